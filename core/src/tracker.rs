@@ -1,0 +1,471 @@
+//! The DeltaTracker: turns a stream of snapshots into exact, reset-safe totals and deltas.
+//!
+//! The rules (DESIGN.md, "Semantics"):
+//! - counter `r >= prev`: delta = r - prev; `r < prev`: the source reset, delta = r and the
+//!   reset is counted (Prometheus' `rate()` rule);
+//! - first sighting: delta = r (`Initial::Keep`) or 0 (`Initial::Drop`);
+//! - the total is the sum of deltas, so it never decreases while the tracker lives;
+//! - NaN, negative or infinite counter values are rejected for that series and counted;
+//!   the series keeps its last total;
+//! - gauges pass through as observed;
+//! - histograms follow the counter rules on count, sum and each bucket; a change of bucket
+//!   bounds is a reset;
+//! - a series absent from a snapshot is not emitted, but its state is kept for
+//!   `max_staleness` so that it continues without double counting if it comes back.
+
+use std::collections::HashMap;
+use std::collections::hash_map::{Entry as MapEntry, OccupiedEntry, VacantEntry};
+use std::time::{Duration, SystemTime};
+
+use crate::arith::{add, sub_histogram, sum_histogram};
+use crate::{Histogram, Kind, Number, Sample, SeriesKey, Value};
+
+/// What a counter's first sighting contributes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Initial {
+    /// The first value counts in full (delta = value): nothing the source counted is lost.
+    #[default]
+    Keep,
+    /// The first value only sets the baseline (delta = 0), for sources whose history was
+    /// already exported elsewhere.
+    Drop,
+}
+
+/// Settings of a tracker.
+#[derive(Clone, Debug)]
+pub struct TrackerConfig {
+    /// First-sighting rule for counters and histograms.
+    pub initial: Initial,
+    /// How long the state of an absent series is kept.
+    pub max_staleness: Duration,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            initial: Initial::Keep,
+            max_staleness: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Why a value was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RejectReason {
+    /// A counter value that is NaN.
+    NotANumber,
+    /// A counter value below zero.
+    Negative,
+    /// A counter value that is infinite.
+    Infinite,
+    /// A histogram that breaks the shape rules.
+    InvalidHistogram,
+    /// The same series twice in one snapshot (the first one is kept).
+    Duplicate,
+}
+
+impl RejectReason {
+    /// Every reason, in a fixed order (used to index counts).
+    pub const ALL: [RejectReason; 5] = [
+        RejectReason::NotANumber,
+        RejectReason::Negative,
+        RejectReason::Infinite,
+        RejectReason::InvalidHistogram,
+        RejectReason::Duplicate,
+    ];
+
+    /// Stable snake_case name, used as a label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::NotANumber => "nan",
+            RejectReason::Negative => "negative",
+            RejectReason::Infinite => "infinite",
+            RejectReason::InvalidHistogram => "invalid_histogram",
+            RejectReason::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// The tracked value of one series in one cycle.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrackedValue {
+    /// A counter's reset-safe total and the increase since the previous cycle.
+    Counter {
+        /// Sum of all deltas since the series was first seen.
+        total: Number,
+        /// Increase in this cycle.
+        delta: Number,
+    },
+    /// A gauge, as observed.
+    Gauge(f64),
+    /// A histogram's reset-safe totals and this cycle's increase.
+    Histogram {
+        /// Sum of all deltas since the series was first seen.
+        total: Histogram,
+        /// Increase in this cycle.
+        delta: Histogram,
+    },
+}
+
+/// One series as the tracker emits it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tracked<M> {
+    /// Whatever the caller attached to the series when it was first seen.
+    pub meta: M,
+    /// When the tracker first saw the series (the OTLP cumulative start time).
+    pub start: SystemTime,
+    /// Total and delta, or the gauge value.
+    pub value: TrackedValue,
+}
+
+/// What happened in one `observe` call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CycleStats {
+    /// Series emitted.
+    pub emitted: usize,
+    /// Series seen for the first time (or again after expiry).
+    pub new_series: usize,
+    /// Counter and histogram resets detected.
+    pub resets: u64,
+    /// Rejected values, indexed like `RejectReason::ALL`.
+    pub rejected: [u64; 5],
+    /// Series the caller declined to track (its `attach` returned `None`).
+    pub declined: u64,
+}
+
+impl CycleStats {
+    /// Number of values rejected for `reason`.
+    pub fn rejected(&self, reason: RejectReason) -> u64 {
+        self.rejected[reason as usize]
+    }
+}
+
+enum State {
+    Counter { prev: Number, total: Number },
+    Gauge,
+    Histogram { prev: Histogram, total: Histogram },
+}
+
+struct Entry<M> {
+    meta: M,
+    kind: Kind,
+    start: SystemTime,
+    last_seen: SystemTime,
+    seen_in: u64,
+    state: State,
+}
+
+/// What `attach` is told about a series seen for the first time.
+#[derive(Debug)]
+pub struct SeriesInfo<'a> {
+    /// Name and labels, as the tracker keys them.
+    pub key: &'a SeriesKey,
+    /// The kind it will be tracked as.
+    pub kind: Kind,
+    /// Unit from the sample, if any.
+    pub unit: Option<&'a str>,
+    /// Description from the sample, if any.
+    pub description: Option<&'a str>,
+}
+
+/// Where a first-sighted series goes: a fresh map slot, or over an entry of another kind.
+enum Slot<'a, M> {
+    New(VacantEntry<'a, SeriesKey, Entry<M>>),
+    Replace(OccupiedEntry<'a, SeriesKey, Entry<M>>),
+}
+
+impl<M> Slot<'_, M> {
+    fn key(&self) -> &SeriesKey {
+        match self {
+            Slot::New(v) => v.key(),
+            Slot::Replace(o) => o.key(),
+        }
+    }
+
+    fn put(self, entry: Entry<M>) {
+        match self {
+            Slot::New(v) => {
+                v.insert(entry);
+            }
+            Slot::Replace(mut o) => {
+                o.insert(entry);
+            }
+        }
+    }
+}
+
+/// Per-source state that turns snapshots into totals and deltas.
+///
+/// `M` is a value the caller attaches to each series when it is first seen and gets back
+/// with every emission: the exporter keeps its normalised names and pre-rendered bytes
+/// there, so that work is done once per series, not once per cycle.
+pub struct DeltaTracker<M = SeriesKey> {
+    config: TrackerConfig,
+    entries: HashMap<SeriesKey, Entry<M>>,
+    cycle: u64,
+    last_sweep: Option<SystemTime>,
+}
+
+impl<M: Clone> DeltaTracker<M> {
+    /// A tracker with no series.
+    pub fn new(config: TrackerConfig) -> Self {
+        DeltaTracker {
+            config,
+            entries: HashMap::new(),
+            cycle: 0,
+            last_sweep: None,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &TrackerConfig {
+        &self.config
+    }
+
+    /// Number of series with state (live or waiting out their staleness).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when no series has state.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Feeds one successful snapshot taken at `now`; appends one `Tracked` per accepted
+    /// series to `out`, in snapshot order.
+    ///
+    /// `attach` is called once when a series is first seen (or changes kind); returning
+    /// `None` declines the series (for a series limit, say): it is not tracked or emitted.
+    /// `Value::Untyped` samples are treated as gauges: the exporter resolves kinds first.
+    pub fn observe<I, F>(
+        &mut self,
+        now: SystemTime,
+        samples: I,
+        mut attach: F,
+        out: &mut Vec<Tracked<M>>,
+    ) -> CycleStats
+    where
+        I: IntoIterator<Item = Sample>,
+        F: FnMut(&SeriesInfo<'_>) -> Option<M>,
+    {
+        self.cycle += 1;
+        let cycle = self.cycle;
+        let initial = self.config.initial;
+        let mut stats = CycleStats::default();
+        for sample in samples {
+            let kind = kind_of(&sample.value);
+            let Sample {
+                key,
+                value,
+                unit,
+                description,
+            } = sample;
+            let vacant = match self.entries.entry(key) {
+                MapEntry::Occupied(mut occupied) => {
+                    let entry = occupied.get_mut();
+                    if entry.seen_in == cycle {
+                        stats.rejected[RejectReason::Duplicate as usize] += 1;
+                        continue;
+                    }
+                    if entry.kind == kind {
+                        entry.seen_in = cycle;
+                        entry.last_seen = now;
+                        if let Some(value) = advance(&mut entry.state, value, &mut stats) {
+                            out.push(Tracked {
+                                meta: entry.meta.clone(),
+                                start: entry.start,
+                                value,
+                            });
+                        }
+                        continue;
+                    }
+                    // A kind change makes a new series under the same key.
+                    Slot::Replace(occupied)
+                }
+                MapEntry::Vacant(vacant) => Slot::New(vacant),
+            };
+            let (state, emitted) = match first_sighting(&value, initial) {
+                Ok(v) => v,
+                Err(reason) => {
+                    stats.rejected[reason as usize] += 1;
+                    continue;
+                }
+            };
+            let info = SeriesInfo {
+                key: vacant.key(),
+                kind,
+                unit: unit.as_deref(),
+                description: description.as_deref(),
+            };
+            let Some(meta) = attach(&info) else {
+                stats.declined += 1;
+                continue;
+            };
+            stats.new_series += 1;
+            out.push(Tracked {
+                meta: meta.clone(),
+                start: now,
+                value: emitted,
+            });
+            vacant.put(Entry {
+                meta,
+                kind,
+                start: now,
+                last_seen: now,
+                seen_in: cycle,
+                state,
+            });
+        }
+        stats.emitted = out.len();
+        stats
+    }
+
+    /// Drops the state of series not seen for longer than `max_staleness`; returns how many.
+    ///
+    /// Call it every cycle, also when the source failed: it sweeps at most a few times per
+    /// staleness period, so its cost does not grow with the cycle rate.
+    pub fn expire(&mut self, now: SystemTime) -> usize {
+        let max = self.config.max_staleness;
+        let due = match self.last_sweep {
+            None => true,
+            Some(last) => now.duration_since(last).unwrap_or_default() >= max / 8,
+        };
+        if !due {
+            return 0;
+        }
+        self.last_sweep = Some(now);
+        let before = self.entries.len();
+        self.entries
+            .retain(|_, e| now.duration_since(e.last_seen).unwrap_or_default() <= max);
+        before - self.entries.len()
+    }
+}
+
+fn kind_of(value: &Value) -> Kind {
+    match value {
+        Value::Counter(_) => Kind::Counter,
+        Value::Histogram(_) => Kind::Histogram,
+        Value::Gauge(_) | Value::Untyped(_) => Kind::Gauge,
+    }
+}
+
+fn check_counter(n: Number) -> Result<Number, RejectReason> {
+    match n {
+        Number::Int(_) => Ok(n),
+        Number::Float(f) if f.is_nan() => Err(RejectReason::NotANumber),
+        Number::Float(f) if f.is_infinite() => Err(RejectReason::Infinite),
+        Number::Float(f) if f < 0.0 => Err(RejectReason::Negative),
+        // -0.0 would print as "-0": fold it into 0.
+        Number::Float(f) => Ok(Number::Float(f + 0.0)),
+    }
+}
+
+fn zero_like(n: Number) -> Number {
+    match n {
+        Number::Int(_) => Number::Int(0),
+        Number::Float(_) => Number::Float(0.0),
+    }
+}
+
+fn first_sighting(value: &Value, initial: Initial) -> Result<(State, TrackedValue), RejectReason> {
+    Ok(match value {
+        Value::Counter(n) => {
+            let r = check_counter(*n)?;
+            let total = match initial {
+                Initial::Keep => r,
+                Initial::Drop => zero_like(r),
+            };
+            let value = TrackedValue::Counter {
+                total,
+                delta: total,
+            };
+            (State::Counter { prev: r, total }, value)
+        }
+        Value::Histogram(h) => {
+            h.validate().map_err(|_| RejectReason::InvalidHistogram)?;
+            let total = match initial {
+                Initial::Keep => h.clone(),
+                Initial::Drop => empty_like(h),
+            };
+            let value = TrackedValue::Histogram {
+                total: total.clone(),
+                delta: total.clone(),
+            };
+            let state = State::Histogram {
+                prev: h.clone(),
+                total,
+            };
+            (state, value)
+        }
+        Value::Gauge(g) => (State::Gauge, TrackedValue::Gauge(*g)),
+        Value::Untyped(n) => (State::Gauge, TrackedValue::Gauge(n.as_f64())),
+    })
+}
+
+fn empty_like(h: &Histogram) -> Histogram {
+    Histogram {
+        bounds: h.bounds.clone(),
+        counts: vec![0; h.counts.len()],
+        count: 0,
+        sum: 0.0,
+    }
+}
+
+/// Applies a new observation to existing state of the same kind. A rejected value leaves the
+/// state untouched: the series keeps showing its last total with a zero delta.
+fn advance(state: &mut State, value: Value, stats: &mut CycleStats) -> Option<TrackedValue> {
+    match (state, value) {
+        (State::Gauge, Value::Gauge(g)) => Some(TrackedValue::Gauge(g)),
+        (State::Gauge, Value::Untyped(n)) => Some(TrackedValue::Gauge(n.as_f64())),
+        (State::Counter { prev, total }, Value::Counter(n)) => {
+            let delta = match check_counter(n) {
+                Err(reason) => {
+                    stats.rejected[reason as usize] += 1;
+                    zero_like(*total)
+                }
+                Ok(r) => {
+                    let delta = match crate::arith::sub(r, *prev) {
+                        Some(d) => d,
+                        None => {
+                            stats.resets += 1;
+                            r
+                        }
+                    };
+                    *prev = r;
+                    *total = add(*total, delta);
+                    delta
+                }
+            };
+            Some(TrackedValue::Counter {
+                total: *total,
+                delta,
+            })
+        }
+        (State::Histogram { prev, total }, Value::Histogram(h)) => {
+            if h.validate().is_err() {
+                stats.rejected[RejectReason::InvalidHistogram as usize] += 1;
+                let delta = empty_like(total);
+                return Some(TrackedValue::Histogram {
+                    total: total.clone(),
+                    delta,
+                });
+            }
+            let delta = match sub_histogram(&h, prev) {
+                Some(d) => d,
+                None => {
+                    stats.resets += 1;
+                    h.clone()
+                }
+            };
+            *total = sum_histogram(total, &delta);
+            *prev = h;
+            Some(TrackedValue::Histogram {
+                total: total.clone(),
+                delta,
+            })
+        }
+        // Kinds are matched before `advance` is called; a mismatch cannot reach here.
+        _ => None,
+    }
+}
