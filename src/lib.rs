@@ -1,1 +1,16 @@
+//! snapbridge: exports metrics that live in snapshots to Prometheus and OpenTelemetry.
+//!
+//! The data flows one way: [`sources`] hand out snapshots, the [`pipeline`] normalises
+//! them and runs each source's `DeltaTracker` (from `snapbridge-core`), publishes one
+//! immutable [`view::View`] per cycle, and [`sinks`] serve or push that view.
 
+pub mod cli;
+pub mod config;
+pub mod names;
+pub mod pipeline;
+pub mod selfmetrics;
+pub mod sinks;
+pub mod sources;
+pub mod view;
+
+pub use snapbridge_core as core;

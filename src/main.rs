@@ -1,1 +1,5 @@
-fn main(){}
+//! The `snapbridge` command.
+
+fn main() -> std::process::ExitCode {
+    snapbridge::cli::main()
+}

@@ -19,7 +19,7 @@ pub(crate) fn sub(cur: Number, prev: Number) -> Option<Number> {
         (Number::Int(c), Number::Int(p)) => c.checked_sub(p).map(Number::Int),
         _ => {
             let (c, p) = (cur.as_f64(), prev.as_f64());
-            (c >= p).then(|| Number::Float(c - p))
+            (c >= p).then_some(Number::Float(c - p))
         }
     }
 }

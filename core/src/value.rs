@@ -145,6 +145,9 @@ mod tests {
     fn histogram_validation_names_the_problem() {
         let mut h = Histogram::from_observations(vec![1.0, 2.0], &[1.0]);
         h.bounds = vec![2.0, 1.0];
-        assert_eq!(h.validate(), Err("bucket bounds are not strictly increasing"));
+        assert_eq!(
+            h.validate(),
+            Err("bucket bounds are not strictly increasing")
+        );
     }
 }

@@ -1,0 +1,256 @@
+//! The command line: `snapbridge [run]`, `snapbridge check`, `snapbridge once`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use snapbridge_core::{Number, TrackedValue};
+
+use crate::config::Config;
+use crate::pipeline::Pipeline;
+use crate::sinks::prometheus::render::{self, Format};
+use crate::sinks::prometheus::{Endpoint, serve};
+
+/// Exports metrics that live in snapshots to Prometheus and OpenTelemetry.
+#[derive(Parser, Debug)]
+#[command(name = "snapbridge", version, about)]
+pub struct Cli {
+    /// TOML config file; without it, the embedded default runs a demo source.
+    #[arg(long, short, global = true, env = "SNAPBRIDGE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Override `[prometheus] listen` (e.g. 127.0.0.1:9464).
+    #[arg(long, global = true)]
+    pub listen: Option<SocketAddr>,
+    /// What to do (default: run).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Pull on the interval, serve /metrics, until SIGTERM or Ctrl-C.
+    Run,
+    /// Validate the config, pull each source once and print what would be exported.
+    Check,
+    /// Run one cycle and print the exposition to stdout.
+    Once {
+        /// Exposition format.
+        #[arg(long, value_enum, default_value_t = OnceFormat::Text)]
+        format: OnceFormat,
+    },
+}
+
+/// Formats `once` can print.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OnceFormat {
+    /// Prometheus text format 0.0.4.
+    Text,
+    /// OpenMetrics 1.0.
+    Openmetrics,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let mut config = match &cli.config {
+        Some(path) => match Config::load(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Config::embedded_default(),
+    };
+    if let Some(listen) = cli.listen {
+        config.prometheus.listen = listen;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Run) {
+            Command::Run => run(config, cli.config.is_none()).await,
+            Command::Check => check(config).await,
+            Command::Once { format } => once(config, format).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn run(config: Config, embedded: bool) -> Result<(), String> {
+    let pipeline = Pipeline::new(&config)?;
+    let listen = config.prometheus.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen} ([prometheus] listen): {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let endpoint = Endpoint {
+        views: pipeline.views(),
+        telemetry: pipeline.telemetry(),
+        stale_after: pipeline.interval() * 3 + Duration::from_secs(30),
+        started: SystemTime::now(),
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut server_stop = stop_rx.clone();
+    let server = tokio::spawn(serve(listener, endpoint, async move {
+        let _ = server_stop.wait_for(|s| *s).await;
+    }));
+    if embedded {
+        println!("snapbridge: no --config given, running the embedded demo source");
+    }
+    println!("snapbridge serving http://{bound}/metrics (status page: http://{bound}/)");
+    pipeline
+        .run(shutdown_signal(), config.shutdown_timeout.0)
+        .await;
+    let _ = stop_tx.send(true);
+    let _ = server.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutdown requested: last pull, then exit");
+}
+
+async fn once(config: Config, format: OnceFormat) -> Result<(), String> {
+    let mut pipeline = Pipeline::new(&config)?;
+    let view = pipeline.run_cycle().await;
+    let format = match format {
+        OnceFormat::Text => Format::Text,
+        OnceFormat::Openmetrics => Format::OpenMetrics,
+    };
+    let body = render::render(&view, format, 1 << 16);
+    use std::io::Write;
+    std::io::stdout()
+        .write_all(&body)
+        .map_err(|e| format!("cannot write to stdout: {e}"))
+}
+
+async fn check(config: Config) -> Result<(), String> {
+    let mut pipeline = Pipeline::new(&config)?;
+    let view = pipeline.run_cycle().await;
+    println!(
+        "config ok: {} source(s), interval {}, /metrics on {}",
+        config.sources.len(),
+        humantime::format_duration(config.interval.0),
+        config.prometheus.listen
+    );
+    for s in &view.sources {
+        match &s.last_error {
+            None if s.series == 0 => println!("source {}: up, no metrics", s.name),
+            None => println!("source {}: up, {} series", s.name, s.series),
+            Some(e) => println!("source {}: DOWN: {e}", s.name),
+        }
+    }
+    let mut rows = vec![[
+        "SOURCE".to_string(),
+        "METRIC".into(),
+        "TYPE".into(),
+        "LABELS".into(),
+        "VALUE".into(),
+    ]];
+    // Bridged series come first in a view, self-metrics after them.
+    let bridged: usize = view.sources.iter().map(|s| s.series).sum();
+    for p in &view.points[..bridged.min(view.points.len())] {
+        let source = p
+            .meta
+            .labels
+            .iter()
+            .find(|(k, _)| k == "source")
+            .map(|(_, v)| v.clone());
+        let Some(source) = source else { continue };
+        let labels: Vec<String> = p
+            .meta
+            .labels
+            .iter()
+            .filter(|(k, _)| k != "source")
+            .map(|(k, v)| format!("{k}={v:?}"))
+            .collect();
+        let value = match &p.value {
+            TrackedValue::Counter { total, .. } => number(*total),
+            TrackedValue::Gauge(g) => g.to_string(),
+            TrackedValue::Histogram { total, .. } => {
+                format!("count={} sum={}", total.count, total.sum)
+            }
+        };
+        rows.push([
+            source,
+            p.meta.family.exposed.clone(),
+            p.meta.family.kind.as_str().to_string(),
+            labels.join(","),
+            value,
+        ]);
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+fn number(n: Number) -> String {
+    match n {
+        Number::Int(i) => i.to_string(),
+        Number::Float(f) => f.to_string(),
+    }
+}
+
+fn print_table(rows: &[[String; 5]]) {
+    let mut widths = [0usize; 5];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+}

@@ -1,0 +1,238 @@
+//! The TOML configuration: what to pull, how to type it, where to serve it.
+//!
+//! Every value type that can be wrong (durations, globs, addresses, enums) validates itself
+//! while deserialising, so the error carries the file line; [`Config::load`] turns it into
+//! one line that names the file, the line, the key and the reason.
+
+mod error;
+mod values;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+use snapbridge_core::Initial;
+
+pub use error::ConfigError;
+pub use values::{DefaultKind, DurationValue, GlobList, InitialValue, SourceKind};
+
+/// The label keys that carry personal data (seed 002's list): never exported as labels
+/// unless a source sets its own `deny_labels`.
+pub const DEFAULT_DENY_LABELS: &[&str] = &[
+    "email",
+    "name",
+    "username",
+    "password",
+    "token",
+    "key",
+    "secret",
+    "api_key",
+    "user_id",
+    "client_id",
+    "session_id",
+];
+
+/// The configuration used when no file is given: one demo source shaped like seeds 000/001.
+pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Period of the pull cycle.
+    #[serde(default = "defaults::interval")]
+    pub interval: DurationValue,
+    /// Default snapshot timeout of every source (at most the interval).
+    #[serde(default)]
+    pub timeout: Option<DurationValue>,
+    /// How long the state of a series absent from its source is kept.
+    #[serde(default = "defaults::max_staleness")]
+    pub max_staleness: DurationValue,
+    /// Bound on the last pull and flush at shutdown.
+    #[serde(default = "defaults::shutdown_timeout")]
+    pub shutdown_timeout: DurationValue,
+    /// The `/metrics` endpoint.
+    #[serde(default)]
+    pub prometheus: PrometheusConfig,
+    /// The sources, in order.
+    #[serde(default, rename = "source")]
+    pub sources: Vec<SourceConfig>,
+}
+
+/// The Prometheus scrape endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusConfig {
+    /// Address to listen on; loopback by default.
+    #[serde(default = "defaults::listen")]
+    pub listen: SocketAddr,
+}
+
+impl Default for PrometheusConfig {
+    fn default() -> Self {
+        PrometheusConfig {
+            listen: defaults::listen(),
+        }
+    }
+}
+
+/// One source: where its snapshot comes from and how its values are typed and labelled.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Unique name; every series of the source carries it as the `source` label.
+    pub name: String,
+    /// Where the snapshot comes from.
+    pub kind: SourceKind,
+    /// Globs of plain-map keys that are counters.
+    #[serde(default)]
+    pub counters: GlobList,
+    /// Globs of plain-map keys that are gauges.
+    #[serde(default)]
+    pub gauges: GlobList,
+    /// Kind of plain-map keys that match neither list.
+    #[serde(default)]
+    pub default_kind: DefaultKind,
+    /// Labels added to every series of the source.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Label keys renamed (`from = "to"`), applied before the deny-list.
+    #[serde(default)]
+    pub rename: BTreeMap<String, String>,
+    /// Label keys dropped (and counted) because they may carry personal data.
+    #[serde(default)]
+    pub deny_labels: Option<Vec<String>>,
+    /// Prefix added to every metric name of the source (e.g. `papyra_`).
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// First-sighting rule for counters.
+    #[serde(default)]
+    pub initial: InitialValue,
+    /// Snapshot timeout (defaults to the global `timeout`).
+    #[serde(default)]
+    pub timeout: Option<DurationValue>,
+    /// Most series tracked for this source; more are dropped and counted.
+    #[serde(default = "defaults::max_series")]
+    pub max_series: usize,
+    /// Demo source: how often it calls its own `reset()`.
+    #[serde(default)]
+    pub reset_every: Option<DurationValue>,
+}
+
+impl SourceConfig {
+    /// The deny-list in force (the default list unless the source sets one).
+    pub fn deny_labels(&self) -> Vec<String> {
+        match &self.deny_labels {
+            Some(list) => list.clone(),
+            None => DEFAULT_DENY_LABELS.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// The first-sighting rule.
+    pub fn initial(&self) -> Initial {
+        self.initial.0
+    }
+}
+
+mod defaults {
+    use super::DurationValue;
+    use std::net::{Ipv4Addr, SocketAddr};
+    use std::time::Duration;
+
+    pub fn interval() -> DurationValue {
+        DurationValue(Duration::from_secs(10))
+    }
+    pub fn max_staleness() -> DurationValue {
+        DurationValue(Duration::from_secs(600))
+    }
+    pub fn shutdown_timeout() -> DurationValue {
+        DurationValue(Duration::from_secs(5))
+    }
+    pub fn listen() -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 9464))
+    }
+    pub fn max_series() -> usize {
+        100_000
+    }
+}
+
+impl Config {
+    /// Reads and validates a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates TOML text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::from_toml(origin, text, &e))?;
+        config.validate(origin)?;
+        Ok(config)
+    }
+
+    /// The embedded default (a demo source), as used when no file is given.
+    pub fn embedded_default() -> Config {
+        // The embedded text is tested (tests in this module), so it always parses.
+        Config::parse(DEFAULT_CONFIG, "<embedded default>")
+            .unwrap_or_else(|e| panic!("embedded default config is invalid: {e}"))
+    }
+
+    fn validate(&self, origin: &str) -> Result<(), ConfigError> {
+        let invalid = |key: &str, reason: String| ConfigError::Invalid {
+            origin: origin.to_string(),
+            key: key.to_string(),
+            reason,
+        };
+        if self.interval.0.is_zero() {
+            return Err(invalid("interval", "must be more than 0s".into()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            let at = |key: &str| format!("source[{i}] ({}).{key}", s.name);
+            if s.name.trim().is_empty() {
+                return Err(invalid(
+                    &format!("source[{i}].name"),
+                    "must not be empty".into(),
+                ));
+            }
+            if !seen.insert(s.name.as_str()) {
+                return Err(invalid(
+                    &at("name"),
+                    format!("duplicate source name {:?}: names must be unique", s.name),
+                ));
+            }
+            if s.max_series == 0 {
+                return Err(invalid(&at("max_series"), "must be at least 1".into()));
+            }
+            for key in s.labels.keys().chain(s.rename.values()) {
+                if !crate::names::is_label_name(key) {
+                    return Err(invalid(
+                        &at("labels"),
+                        format!("{key:?} is not a valid label name ([a-zA-Z][a-zA-Z0-9_]*)"),
+                    ));
+                }
+            }
+            if s.labels.contains_key("source") {
+                return Err(invalid(
+                    &at("labels"),
+                    "\"source\" is set by snapbridge from the source name".into(),
+                ));
+            }
+            if s.reset_every.is_some() && s.kind != SourceKind::Demo {
+                return Err(invalid(
+                    &at("reset_every"),
+                    "only kind = \"demo\" uses it".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,205 @@
+//! The pipeline: one clock that pulls every source, tracks, and publishes one view.
+//!
+//! ```text
+//! source.pull() --> normalize --> DeltaTracker --> View (Arc, swapped) --> sinks
+//! ```
+//!
+//! Each cycle pulls all sources concurrently (each with its own timeout), applies the
+//! results in config order, adds snapbridge's own metrics, renders the text body once, and
+//! swaps the new view in. A source error never stops the loop.
+
+pub mod families;
+pub mod normalize;
+pub mod source_runtime;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use snapbridge_core::{MetricsSource, SourceError};
+use tokio::task::JoinSet;
+
+use crate::config::{Config, SourceConfig};
+use crate::selfmetrics::{CycleFigures, SelfMetrics, Telemetry};
+use crate::sinks::prometheus::render::{Format, render};
+use crate::sources::{self, InProcess, Source};
+use crate::view::{Bodies, View};
+use families::FamilyTable;
+use source_runtime::SourceRuntime;
+
+/// Where the current view lives; sinks load it, the pipeline swaps it.
+pub type ViewCell = Arc<ArcSwap<View>>;
+
+/// The pull-track-publish loop and all state it keeps between cycles.
+pub struct Pipeline {
+    interval: Duration,
+    default_timeout: Duration,
+    max_staleness: Duration,
+    sources: Vec<SourceRuntime>,
+    families: FamilyTable,
+    self_metrics: SelfMetrics,
+    telemetry: Arc<Telemetry>,
+    published: ViewCell,
+    figures: CycleFigures,
+    last_body_len: usize,
+}
+
+impl Pipeline {
+    /// A pipeline with the sources of `config`.
+    pub fn new(config: &Config) -> Result<Self, String> {
+        let interval = config.interval.0;
+        let mut pipeline = Pipeline {
+            interval,
+            default_timeout: config
+                .timeout
+                .map(|d| d.0)
+                .unwrap_or(interval)
+                .min(interval),
+            max_staleness: config.max_staleness.0,
+            sources: Vec::new(),
+            families: FamilyTable::new(),
+            self_metrics: SelfMetrics::default(),
+            telemetry: Arc::new(Telemetry::default()),
+            published: Arc::new(ArcSwap::from_pointee(View::empty())),
+            figures: CycleFigures::default(),
+            last_body_len: 4096,
+        };
+        for source in &config.sources {
+            let built = sources::from_config(source)
+                .map_err(|e| format!("source {:?}: {e}", source.name))?;
+            pipeline.add_source(source, built);
+        }
+        Ok(pipeline)
+    }
+
+    /// Adds a source of any kind, typed and labelled by `config`.
+    pub fn add_source(&mut self, config: &SourceConfig, source: Arc<dyn Source>) {
+        let runtime = SourceRuntime::new(config, source, self.default_timeout, self.max_staleness);
+        self.sources.push(runtime);
+    }
+
+    /// Adds an in-process [`MetricsSource`] (an application's own metrics object).
+    pub fn add_metrics_source(&mut self, config: &SourceConfig, source: Arc<dyn MetricsSource>) {
+        self.add_source(config, Arc::new(InProcess::new(source)));
+    }
+
+    /// The cell holding the current view, for sinks.
+    pub fn views(&self) -> ViewCell {
+        self.published.clone()
+    }
+
+    /// Counters that sinks update and the self-metrics read.
+    pub fn telemetry(&self) -> Arc<Telemetry> {
+        self.telemetry.clone()
+    }
+
+    /// The cycle period.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Runs one cycle: pull, track, publish. Returns the published view.
+    pub async fn run_cycle(&mut self) -> Arc<View> {
+        let started = Instant::now();
+        let now = SystemTime::now();
+        let results = self.pull_all().await;
+        let mut points = Vec::with_capacity(self.figures.series + 64);
+        for (runtime, (result, elapsed)) in self.sources.iter_mut().zip(results) {
+            runtime.apply(now, result, elapsed, &mut self.families, &mut points);
+        }
+        self.figures.cycle += 1;
+        self.self_metrics.collect(
+            now,
+            self.figures,
+            &self.telemetry,
+            &self.sources,
+            &mut self.families,
+            &mut points,
+        );
+        let view = View {
+            cycle: self.figures.cycle,
+            time: now,
+            points,
+            families: self.families.sorted(),
+            sources: self.sources.iter().map(|s| s.status.clone()).collect(),
+            bodies: Bodies::default(),
+        };
+        // Render once here, so a scrape only copies bytes.
+        let render_started = Instant::now();
+        let text = render(
+            &view,
+            Format::Text,
+            self.last_body_len + self.last_body_len / 8,
+        );
+        self.last_body_len = text.len();
+        let _ = view.bodies.text.set(text.into());
+        self.figures.render_duration = render_started.elapsed();
+        self.figures.series = view.points.len();
+        let view = Arc::new(view);
+        self.published.store(view.clone());
+        self.figures.cycle_duration = started.elapsed();
+        view
+    }
+
+    /// Pulls every source concurrently; results come back in source order.
+    async fn pull_all(&self) -> Vec<(Result<snapbridge_core::Snapshot, SourceError>, Duration)> {
+        let mut set = JoinSet::new();
+        for (i, runtime) in self.sources.iter().enumerate() {
+            let (pull, timeout) = runtime.pull();
+            set.spawn(async move {
+                let t = Instant::now();
+                let result = match tokio::time::timeout(timeout, pull).await {
+                    Ok(r) => r,
+                    Err(_) => Err(SourceError::new(format!(
+                        "snapshot timed out after {}",
+                        humantime::format_duration(timeout)
+                    ))),
+                };
+                (i, result, t.elapsed())
+            });
+        }
+        let mut results: Vec<_> = (0..self.sources.len())
+            .map(|_| {
+                (
+                    Err(SourceError::new("pull task did not finish")),
+                    Duration::ZERO,
+                )
+            })
+            .collect();
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok((i, result, elapsed)) => results[i] = (result, elapsed),
+                Err(e) => tracing::error!(error = %e, "a pull task failed"),
+            }
+        }
+        results
+    }
+
+    /// Runs cycles every `interval` until `shutdown` resolves, then runs one last cycle
+    /// (the final pull), bounded by `final_timeout`, and returns.
+    pub async fn run(
+        mut self,
+        shutdown: impl std::future::Future<Output = ()>,
+        final_timeout: Duration,
+    ) {
+        let mut ticker = tokio::time::interval(self.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {
+                    let view = self.run_cycle().await;
+                    tracing::debug!(cycle = view.cycle, series = view.points.len(), "cycle published");
+                }
+                _ = &mut shutdown => break,
+            }
+        }
+        match tokio::time::timeout(final_timeout, self.run_cycle()).await {
+            Ok(view) => tracing::info!(cycle = view.cycle, "final cycle published"),
+            Err(_) => tracing::warn!(
+                timeout = %humantime::format_duration(final_timeout),
+                "final cycle did not finish within the shutdown timeout"
+            ),
+        }
+    }
+}

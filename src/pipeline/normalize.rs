@@ -1,0 +1,200 @@
+//! Normalisation: from what a source said to series the tracker can key.
+//!
+//! Per sample, every cycle: the kind of a plain number (from the glob rules, cached per
+//! name), the name (prefix, OpenTelemetry base-name rules) and the labels (rename,
+//! deny-list, valid names, size limit). Each step has a no-allocation fast path for input
+//! that is already clean, since most sources send the same clean names every cycle.
+
+use std::collections::{BTreeMap, HashMap};
+
+use snapbridge_core::{Kind, Labels, Number, Sample, Value};
+
+use crate::config::{DefaultKind, GlobList, SourceConfig};
+use crate::names;
+
+/// Longest label value accepted; a series with a longer one is dropped and counted.
+pub const MAX_LABEL_VALUE_BYTES: usize = 4096;
+
+/// Kind-rule caches grow with distinct names; past this many they are cleared.
+const KIND_CACHE_LIMIT: usize = 100_000;
+
+/// What normalisation removed in one cycle.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NormalizeStats {
+    /// Labels dropped because their key is on the deny-list.
+    pub denied_labels: u64,
+    /// Series dropped because a label value is longer than [`MAX_LABEL_VALUE_BYTES`].
+    pub label_too_long: u64,
+    /// Plain numbers matched by no rule while `default_kind = "ignore"`.
+    pub ignored: u64,
+}
+
+/// Per-source normalisation rules.
+pub struct Normalizer {
+    counters: GlobList,
+    gauges: GlobList,
+    default_kind: DefaultKind,
+    kind_cache: HashMap<String, Option<Kind>>,
+    rename: BTreeMap<String, String>,
+    deny: Vec<String>,
+    prefix: Option<String>,
+}
+
+impl Normalizer {
+    /// Rules from a source's config.
+    pub fn from_config(config: &SourceConfig) -> Self {
+        Normalizer {
+            counters: config.counters.clone(),
+            gauges: config.gauges.clone(),
+            default_kind: config.default_kind,
+            kind_cache: HashMap::new(),
+            rename: config.rename.clone(),
+            deny: config.deny_labels(),
+            prefix: config.prefix.clone(),
+        }
+    }
+
+    /// The kind a plain number named `name` gets (`None`: not exported).
+    pub fn kind_for(&mut self, name: &str) -> Option<Kind> {
+        if let Some(k) = self.kind_cache.get(name) {
+            return *k;
+        }
+        let kind = if self.counters.matches(name) {
+            Some(Kind::Counter)
+        } else if self.gauges.matches(name) {
+            Some(Kind::Gauge)
+        } else {
+            match self.default_kind {
+                DefaultKind::Gauge => Some(Kind::Gauge),
+                DefaultKind::Counter => Some(Kind::Counter),
+                DefaultKind::Ignore => None,
+            }
+        };
+        if self.kind_cache.len() >= KIND_CACHE_LIMIT {
+            self.kind_cache.clear();
+        }
+        self.kind_cache.insert(name.to_string(), kind);
+        kind
+    }
+
+    /// Normalises `samples` in place, dropping what cannot be exported.
+    pub fn normalize(&mut self, samples: &mut Vec<Sample>, stats: &mut NormalizeStats) {
+        samples.retain_mut(|s| self.normalize_one(s, stats));
+    }
+
+    fn normalize_one(&mut self, s: &mut Sample, stats: &mut NormalizeStats) -> bool {
+        if let Value::Untyped(n) = s.value {
+            match self.kind_for(&s.key.name) {
+                Some(Kind::Counter) => s.value = Value::Counter(n),
+                Some(_) => s.value = Value::Gauge(n.as_f64()),
+                None => {
+                    stats.ignored += 1;
+                    return false;
+                }
+            }
+        }
+        if let Value::Counter(Number::Float(f)) = s.value
+            && f.fract() == 0.0
+            && (0.0..9.0e15).contains(&f)
+        {
+            // JSON sources may send `5.0` for an integer counter; keep it exact.
+            s.value = Value::Counter(Number::Int(f as u64));
+        }
+        if let Some(prefix) = &self.prefix {
+            s.key.name.insert_str(0, prefix);
+        }
+        if !names::is_base_name(&s.key.name) {
+            s.key.name = names::base_name(&s.key.name);
+        }
+        self.normalize_labels(&mut s.key.labels, stats)
+    }
+
+    fn normalize_labels(&self, labels: &mut Labels, stats: &mut NormalizeStats) -> bool {
+        if labels.is_empty() {
+            return true;
+        }
+        if labels.iter().any(|(_, v)| v.len() > MAX_LABEL_VALUE_BYTES) {
+            stats.label_too_long += 1;
+            return false;
+        }
+        let clean = labels.iter().all(|(k, _)| {
+            names::is_label_name(k) && !self.rename.contains_key(k) && !self.is_denied(k)
+        });
+        if clean {
+            return true;
+        }
+        let pairs = std::mem::take(labels).into_vec();
+        let mut out = Vec::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            let k = self.rename.get(&k).cloned().unwrap_or(k);
+            if self.is_denied(&k) {
+                stats.denied_labels += 1;
+                continue;
+            }
+            let k = if names::is_label_name(&k) {
+                k
+            } else {
+                names::label_name(&k)
+            };
+            out.push((k, v));
+        }
+        *labels = Labels::from_vec(out);
+        true
+    }
+
+    fn is_denied(&self, key: &str) -> bool {
+        self.deny.iter().any(|d| d.eq_ignore_ascii_case(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn normalizer(extra: &str) -> Normalizer {
+        let text = format!(
+            "[[source]]\nname = \"s\"\nkind = \"demo\"\ncounters = [\"*_total\", \"records_*\"]\ngauges = [\"queue_*\"]\n{extra}\n"
+        );
+        let config = Config::parse(&text, "t").unwrap();
+        Normalizer::from_config(&config.sources[0])
+    }
+
+    #[test]
+    fn kinds_come_from_rules_and_typed_values_keep_theirs() {
+        let mut n = normalizer("default_kind = \"ignore\"");
+        let mut samples = vec![
+            Sample::untyped("records_written", 5u64),
+            Sample::untyped("queue_size", 3u64),
+            Sample::untyped("other", 1u64),
+            Sample::gauge("typed_gauge", 1.5),
+        ];
+        let mut stats = NormalizeStats::default();
+        n.normalize(&mut samples, &mut stats);
+        assert_eq!(samples.len(), 3);
+        assert_eq!(samples[0].value, Value::Counter(Number::Int(5)));
+        assert_eq!(samples[1].value, Value::Gauge(3.0));
+        assert_eq!(samples[2].value, Value::Gauge(1.5));
+        assert_eq!(stats.ignored, 1);
+    }
+
+    #[test]
+    fn names_and_labels_are_cleaned_and_pii_dropped() {
+        let mut n = normalizer("rename = { op = \"operation\" }\nprefix = \"app.\"");
+        let mut samples = vec![
+            Sample::untyped("http.requests", 1u64)
+                .with_label("op", "get")
+                .with_label("Email", "a@b.c")
+                .with_label("http.method", "GET"),
+            Sample::untyped("x", 1u64).with_label("big", "v".repeat(MAX_LABEL_VALUE_BYTES + 1)),
+        ];
+        let mut stats = NormalizeStats::default();
+        n.normalize(&mut samples, &mut stats);
+        assert_eq!(samples.len(), 1);
+        assert_eq!(samples[0].key.name, "app_http_requests");
+        let labels: Vec<_> = samples[0].key.labels.iter().collect();
+        assert_eq!(labels, [("http_method", "GET"), ("operation", "get")]);
+        assert_eq!(stats.denied_labels, 1);
+        assert_eq!(stats.label_too_long, 1);
+    }
+}

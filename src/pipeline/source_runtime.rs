@@ -1,0 +1,244 @@
+//! One source at run time: its puller, rules, tracker, and what it did so far.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use snapbridge_core::{
+    CycleStats, DeltaTracker, RejectReason, SeriesInfo, Snapshot, SourceError, TrackerConfig,
+};
+
+use super::families::FamilyTable;
+use super::normalize::{NormalizeStats, Normalizer};
+use crate::config::SourceConfig;
+use crate::sources::{PullFuture, Source};
+use crate::view::{Point, SeriesMeta, SourceStatus};
+
+/// Cumulative counts and last-cycle figures of one source, read by the self-metrics.
+#[derive(Clone, Debug, Default)]
+pub struct SourceCounters {
+    /// Snapshots that failed or timed out.
+    pub snapshot_errors: u64,
+    /// Counter and histogram resets detected.
+    pub resets: u64,
+    /// Values rejected, by reason.
+    pub rejected: BTreeMap<&'static str, u64>,
+    /// Labels dropped by the deny-list.
+    pub denied_labels: u64,
+    /// Series dropped in the last successful cycle, by reason (a gauge, not a total).
+    pub dropped: BTreeMap<&'static str, u64>,
+}
+
+/// A source with everything the pipeline keeps for it between cycles.
+pub struct SourceRuntime {
+    source: Arc<dyn Source>,
+    timeout: Duration,
+    normalizer: Normalizer,
+    tracker: DeltaTracker<Arc<SeriesMeta>>,
+    static_labels: Vec<(String, String)>,
+    max_series: usize,
+    samples: Vec<snapbridge_core::Sample>,
+    /// Totals and last-cycle drops.
+    pub counters: SourceCounters,
+    /// Status as shown on the status page.
+    pub status: SourceStatus,
+}
+
+impl SourceRuntime {
+    /// Sets up a source from its config entry and the source that serves it.
+    pub fn new(
+        config: &SourceConfig,
+        source: Arc<dyn Source>,
+        default_timeout: Duration,
+        max_staleness: Duration,
+    ) -> Self {
+        let mut static_labels: Vec<(String, String)> = config
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        static_labels.push(("source".into(), config.name.clone()));
+        static_labels.sort();
+        SourceRuntime {
+            source,
+            timeout: config.timeout.map(|d| d.0).unwrap_or(default_timeout),
+            normalizer: Normalizer::from_config(config),
+            tracker: DeltaTracker::new(TrackerConfig {
+                initial: config.initial(),
+                max_staleness,
+            }),
+            static_labels,
+            max_series: config.max_series,
+            samples: Vec::new(),
+            counters: SourceCounters::default(),
+            status: SourceStatus {
+                name: config.name.clone(),
+                kind: config.kind.to_string(),
+                up: false,
+                last_error: None,
+                series: 0,
+                last_success: None,
+                duration: Duration::ZERO,
+            },
+        }
+    }
+
+    /// Starts a pull and returns it with its timeout.
+    pub fn pull(&self) -> (PullFuture, Duration) {
+        (self.source.pull(), self.timeout)
+    }
+
+    /// Series with tracker state (live or waiting out their staleness).
+    pub fn tracked(&self) -> usize {
+        self.tracker.len()
+    }
+
+    /// Applies one pull's outcome: on success the series go through normalisation and the
+    /// tracker into `out`; on failure the source contributes nothing this cycle (so its
+    /// series go stale in Prometheus, as a down target's do) but keeps its tracker state.
+    pub fn apply(
+        &mut self,
+        now: SystemTime,
+        result: Result<Snapshot, SourceError>,
+        elapsed: Duration,
+        families: &mut FamilyTable,
+        out: &mut Vec<Point>,
+    ) {
+        self.status.duration = elapsed;
+        let snapshot = match result {
+            Ok(s) => s,
+            Err(e) => {
+                self.counters.snapshot_errors += 1;
+                let message = one_line(e.message());
+                tracing::warn!(source = %self.status.name, error = %message, "snapshot failed");
+                self.status.up = false;
+                self.status.last_error = Some(message);
+                self.status.series = 0;
+                self.tracker.expire(now);
+                return;
+            }
+        };
+        self.samples = snapshot.samples;
+        let mut norm = NormalizeStats::default();
+        self.normalizer.normalize(&mut self.samples, &mut norm);
+        let before = out.len();
+        let mut dropped_limit = 0u64;
+        let mut dropped_conflict = 0u64;
+        let mut live = self.tracker.len();
+        let (max_series, static_labels) = (self.max_series, &self.static_labels);
+        let attach = |info: &SeriesInfo<'_>| {
+            if live >= max_series {
+                dropped_limit += 1;
+                return None;
+            }
+            let help = || match info.description {
+                Some(d) => d.to_string(),
+                None => format!("Bridged by snapbridge from key {:?}", info.key.name),
+            };
+            let Ok(family) = families.get_or_register(&info.key.name, info.kind, info.unit, help)
+            else {
+                dropped_conflict += 1;
+                return None;
+            };
+            live += 1;
+            Some(Arc::new(SeriesMeta::new(
+                family,
+                merge_labels(static_labels, info.key.labels.as_slice()),
+            )))
+        };
+        let stats = self
+            .tracker
+            .observe(now, self.samples.drain(..), attach, out);
+        self.tracker.expire(now);
+        self.record(&stats, &norm, dropped_limit, dropped_conflict);
+        self.status.up = true;
+        self.status.last_error = None;
+        self.status.series = out.len() - before;
+        self.status.last_success = Some(now);
+    }
+
+    fn record(&mut self, stats: &CycleStats, norm: &NormalizeStats, limit: u64, conflict: u64) {
+        let c = &mut self.counters;
+        c.resets += stats.resets;
+        for reason in RejectReason::ALL {
+            let n = stats.rejected(reason);
+            if n > 0 {
+                *c.rejected.entry(reason.as_str()).or_default() += n;
+            }
+        }
+        c.denied_labels += norm.denied_labels;
+        c.dropped.clear();
+        for (reason, n) in [
+            ("series_limit", limit),
+            ("kind_conflict", conflict),
+            ("label_value_too_long", norm.label_too_long),
+        ] {
+            if n > 0 {
+                c.dropped.insert(reason, n);
+            }
+        }
+    }
+}
+
+/// The static labels (and `source`) win over the source's own; a source label they
+/// shadow is kept as `exported_<key>`, as Prometheus does with `honor_labels: false`.
+fn merge_labels(
+    static_labels: &[(String, String)],
+    own: &[(String, String)],
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = static_labels.to_vec();
+    for (k, v) in own {
+        if static_labels.iter().any(|(sk, _)| sk == k) {
+            out.push((format!("exported_{k}"), v.clone()));
+        } else {
+            out.push((k.clone(), v.clone()));
+        }
+    }
+    out.sort();
+    out.dedup_by(|a, b| a.0 == b.0);
+    out
+}
+
+/// Errors are shown on one line: newlines and control characters become spaces, and very
+/// long messages are cut.
+fn one_line(message: &str) -> String {
+    let mut s: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if s.len() > 500 {
+        let mut cut = 500;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_labels_win_and_the_shadowed_one_is_kept() {
+        let statics = vec![
+            ("service".to_string(), "papyra".to_string()),
+            ("source".to_string(), "a".to_string()),
+        ];
+        let own = vec![("source".to_string(), "inner".to_string())];
+        let merged = merge_labels(&statics, &own);
+        let keys: Vec<_> = merged.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(
+            keys,
+            ["exported_source=inner", "service=papyra", "source=a"]
+        );
+    }
+
+    #[test]
+    fn errors_become_one_line() {
+        assert_eq!(one_line("a\nb\tc"), "a b c");
+        assert!(one_line(&"x".repeat(2000)).len() < 600);
+    }
+}

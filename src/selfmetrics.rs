@@ -1,0 +1,202 @@
+//! snapbridge's own health, exposed beside the bridged series and pushed the same way.
+//!
+//! Built once per cycle as a snapshot of typed samples and run through a `DeltaTracker` of
+//! its own, so its counters get exact deltas and stable start times like any other series.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use snapbridge_core::{DeltaTracker, Sample, SeriesInfo, TrackerConfig};
+
+use crate::pipeline::families::FamilyTable;
+use crate::pipeline::source_runtime::SourceRuntime;
+use crate::view::{Point, SeriesMeta};
+
+/// Counters that sinks update between cycles (scrapes served, exports failed...).
+#[derive(Debug, Default)]
+pub struct Telemetry {
+    /// `/metrics` responses served.
+    pub scrapes: AtomicU64,
+    /// Requests refused (bad path, method, size).
+    pub http_errors: AtomicU64,
+}
+
+/// What the pipeline knows about its last cycle.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CycleFigures {
+    /// Cycle number.
+    pub cycle: u64,
+    /// Duration of the previous complete cycle (pull to publish).
+    pub cycle_duration: Duration,
+    /// Time to render the previous text body.
+    pub render_duration: Duration,
+    /// Points published in the previous cycle.
+    pub series: usize,
+}
+
+/// Builds the self-metric points of each cycle.
+pub struct SelfMetrics {
+    tracker: DeltaTracker<Arc<SeriesMeta>>,
+    started: SystemTime,
+}
+
+impl Default for SelfMetrics {
+    fn default() -> Self {
+        SelfMetrics {
+            tracker: DeltaTracker::new(TrackerConfig::default()),
+            started: SystemTime::now(),
+        }
+    }
+}
+
+fn secs(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
+impl SelfMetrics {
+    /// Appends this cycle's self-metric points to `out`.
+    pub fn collect(
+        &mut self,
+        now: SystemTime,
+        figures: CycleFigures,
+        telemetry: &Telemetry,
+        sources: &[SourceRuntime],
+        families: &mut FamilyTable,
+        out: &mut Vec<Point>,
+    ) {
+        let mut samples = Vec::with_capacity(16 + sources.len() * 8);
+        let mut add = |s: Sample, help: &str| samples.push(s.with_description(help));
+        add(
+            Sample::gauge("snapbridge_build_info", 1.0)
+                .with_label("version", env!("CARGO_PKG_VERSION")),
+            "snapbridge version (always 1)",
+        );
+        add(
+            Sample::gauge("snapbridge_cycle", figures.cycle as f64),
+            "Number of the cycle this view was published by",
+        );
+        add(
+            Sample::gauge(
+                "snapbridge_cycle_duration",
+                figures.cycle_duration.as_secs_f64(),
+            )
+            .with_unit("s"),
+            "Duration of the last complete cycle (pull, track, publish)",
+        );
+        add(
+            Sample::gauge(
+                "snapbridge_render_duration",
+                figures.render_duration.as_secs_f64(),
+            )
+            .with_unit("s"),
+            "Time to render the last /metrics body",
+        );
+        add(
+            Sample::gauge("snapbridge_last_cycle_timestamp", secs(now)).with_unit("s"),
+            "Unix time of the last cycle",
+        );
+        add(
+            Sample::gauge("snapbridge_start_time", secs(self.started)).with_unit("s"),
+            "Unix time snapbridge started",
+        );
+        add(
+            Sample::gauge("snapbridge_series", figures.series as f64),
+            "Series published in the previous cycle, self-metrics included",
+        );
+        add(
+            Sample::counter(
+                "snapbridge_scrapes",
+                telemetry.scrapes.load(Ordering::Relaxed),
+            ),
+            "Responses served on /metrics",
+        );
+        add(
+            Sample::counter(
+                "snapbridge_http_errors",
+                telemetry.http_errors.load(Ordering::Relaxed),
+            ),
+            "HTTP requests refused by the endpoint",
+        );
+        for s in sources {
+            let st = &s.status;
+            let c = &s.counters;
+            let tag = |sample: Sample| sample.with_label("source", st.name.as_str());
+            add(
+                tag(Sample::gauge(
+                    "snapbridge_source_up",
+                    if st.up { 1.0 } else { 0.0 },
+                )),
+                "1 when the last snapshot of the source succeeded",
+            );
+            add(
+                tag(Sample::gauge(
+                    "snapbridge_source_snapshot_duration",
+                    st.duration.as_secs_f64(),
+                )
+                .with_unit("s")),
+                "Duration of the last snapshot",
+            );
+            add(
+                tag(Sample::gauge("snapbridge_source_series", st.series as f64)),
+                "Series exported from the source in the last cycle",
+            );
+            add(
+                tag(Sample::gauge(
+                    "snapbridge_source_tracked_series",
+                    s.tracked() as f64,
+                )),
+                "Series with tracker state, stale ones included",
+            );
+            add(
+                tag(Sample::gauge(
+                    "snapbridge_source_last_success_timestamp",
+                    st.last_success.map(secs).unwrap_or(0.0),
+                )
+                .with_unit("s")),
+                "Unix time of the last successful snapshot (0: never)",
+            );
+            add(
+                tag(Sample::counter(
+                    "snapbridge_source_errors",
+                    c.snapshot_errors,
+                )),
+                "Snapshots that failed or timed out",
+            );
+            add(
+                tag(Sample::counter("snapbridge_counter_resets", c.resets)),
+                "Counter and histogram resets detected in the source",
+            );
+            add(
+                tag(Sample::counter("snapbridge_denied_labels", c.denied_labels)),
+                "Labels dropped because their key is on the deny-list",
+            );
+            for (reason, n) in &c.rejected {
+                add(
+                    tag(Sample::counter("snapbridge_rejected_values", *n))
+                        .with_label("reason", *reason),
+                    "Values rejected (NaN, negative or infinite counters, bad histograms, duplicates)",
+                );
+            }
+            for (reason, n) in &c.dropped {
+                add(
+                    tag(Sample::gauge("snapbridge_dropped_series", *n as f64))
+                        .with_label("reason", *reason),
+                    "Series dropped in the last cycle, by reason",
+                );
+            }
+        }
+        let attach = |info: &SeriesInfo<'_>| {
+            let help = || info.description.unwrap_or_default().to_string();
+            let family = families
+                .get_or_register(&info.key.name, info.kind, info.unit, help)
+                .ok()?;
+            let labels = info.key.labels.as_slice().to_vec();
+            Some(Arc::new(SeriesMeta::new(family, labels)))
+        };
+        self.tracker.observe(now, samples, attach, out);
+        self.tracker.expire(now);
+    }
+}

@@ -1,0 +1,3 @@
+//! Sinks: where published views go. One folder per sink.
+
+pub mod prometheus;

@@ -1,0 +1,253 @@
+//! The exposition writers: Prometheus text format 0.0.4 and OpenMetrics 1.0.
+//!
+//! Hand-written rather than the `prometheus` crate's `TextEncoder`: that crate costs about
+//! 1 µs per series to build and encode its `MetricFamily` protos (docs/BENCHMARKS.md), this
+//! writer copies pre-rendered label bytes and formats one number per line. The `prometheus`
+//! crate stays in the tests as the oracle: tests/exposition_oracle.rs checks both parse to
+//! the same families.
+
+use snapbridge_core::{Histogram, Kind, Number, TrackedValue};
+
+use crate::view::{Family, Point, View};
+
+/// Content type of the text format.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// Content type of OpenMetrics.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Which text format to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Prometheus text format 0.0.4.
+    Text,
+    /// OpenMetrics 1.0 (ends with `# EOF`).
+    OpenMetrics,
+}
+
+/// Renders label pairs as `a="1",b="2"` with values escaped.
+pub fn render_labels(labels: &[(String, String)]) -> Box<str> {
+    let mut out = Vec::with_capacity(labels.iter().map(|(k, v)| k.len() + v.len() + 4).sum());
+    for (i, (k, v)) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b"=\"");
+        escape_into(&mut out, v, true);
+        out.push(b'"');
+    }
+    // Only ASCII escapes were inserted into valid UTF-8, so this cannot fail.
+    String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        .into_boxed_str()
+}
+
+/// Escapes `\`, newline and (when `quote`) `"`, as both text formats require.
+fn escape_into(out: &mut Vec<u8>, s: &str, quote: bool) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'"' if quote => b"\\\"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(esc);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Renders a whole view. `capacity` is a size hint (the previous body's length).
+pub fn render(view: &View, format: Format, capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity);
+    for (family, points) in group_by_family(view) {
+        write_header(&mut out, family, format);
+        for point in points {
+            write_point(&mut out, family, point);
+        }
+    }
+    if format == Format::OpenMetrics {
+        out.extend_from_slice(b"# EOF\n");
+    }
+    out
+}
+
+/// Points grouped by family, families in exposed-name order, points in view order within
+/// a family. A counting sort: O(points + families), no per-point hashing.
+fn group_by_family(view: &View) -> impl Iterator<Item = (&Family, impl Iterator<Item = &Point>)> {
+    let slots = view
+        .families
+        .iter()
+        .map(|f| f.id as usize + 1)
+        .max()
+        .unwrap_or(0);
+    // rank[id] = position of the family in name order.
+    let mut rank = vec![0u32; slots];
+    for (pos, f) in view.families.iter().enumerate() {
+        rank[f.id as usize] = pos as u32;
+    }
+    let mut starts = vec![0u32; view.families.len() + 1];
+    for p in &view.points {
+        starts[rank[p.meta.family.id as usize] as usize + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut next = starts.clone();
+    let mut order = vec![0u32; view.points.len()];
+    for (i, p) in view.points.iter().enumerate() {
+        let r = rank[p.meta.family.id as usize] as usize;
+        order[next[r] as usize] = i as u32;
+        next[r] += 1;
+    }
+    (0..view.families.len()).filter_map(move |pos| {
+        let (a, b) = (starts[pos] as usize, starts[pos + 1] as usize);
+        if a == b {
+            return None;
+        }
+        let idx: Vec<u32> = order[a..b].to_vec();
+        let points = idx.into_iter().map(|i| &view.points[i as usize]);
+        Some((&*view.families[pos], points))
+    })
+}
+
+fn write_header(out: &mut Vec<u8>, family: &Family, format: Format) {
+    let kind = family.kind.as_str();
+    match format {
+        Format::Text => {
+            let name = family.exposed.as_bytes();
+            out.extend_from_slice(b"# HELP ");
+            out.extend_from_slice(name);
+            out.push(b' ');
+            escape_into(out, &family.help, false);
+            out.extend_from_slice(b"\n# TYPE ");
+            out.extend_from_slice(name);
+            out.push(b' ');
+            out.extend_from_slice(kind.as_bytes());
+            out.push(b'\n');
+        }
+        Format::OpenMetrics => {
+            let name = family.openmetrics_name().as_bytes();
+            out.extend_from_slice(b"# TYPE ");
+            out.extend_from_slice(name);
+            out.push(b' ');
+            out.extend_from_slice(kind.as_bytes());
+            out.push(b'\n');
+            if let Some(unit) = openmetrics_unit(family) {
+                out.extend_from_slice(b"# UNIT ");
+                out.extend_from_slice(name);
+                out.push(b' ');
+                out.extend_from_slice(unit.as_bytes());
+                out.push(b'\n');
+            }
+            out.extend_from_slice(b"# HELP ");
+            out.extend_from_slice(name);
+            out.push(b' ');
+            escape_into(out, &family.help, true);
+            out.push(b'\n');
+        }
+    }
+}
+
+/// OpenMetrics allows `# UNIT` only when the family name ends with `_<unit>`.
+fn openmetrics_unit(family: &Family) -> Option<String> {
+    let (main, _) = crate::names::unit_words(family.unit.as_deref()?);
+    let main = main?;
+    let name = family.openmetrics_name();
+    name.strip_suffix(main.as_str())
+        .is_some_and(|rest| rest.ends_with('_'))
+        .then_some(main)
+}
+
+fn write_point(out: &mut Vec<u8>, family: &Family, point: &Point) {
+    let labels = point.meta.rendered_labels.as_bytes();
+    match (&point.value, family.kind) {
+        (TrackedValue::Counter { total, .. }, Kind::Counter) => {
+            // Text format: the family name already ends in _total; OpenMetrics: the sample
+            // name is the family name plus _total, which is the same string.
+            write_sample(out, family.exposed.as_bytes(), b"", labels, None);
+            write_number(out, *total);
+        }
+        (TrackedValue::Gauge(v), _) => {
+            write_sample(out, family.exposed.as_bytes(), b"", labels, None);
+            write_f64(out, *v);
+        }
+        (TrackedValue::Histogram { total, .. }, _) => {
+            write_histogram(out, family.exposed.as_bytes(), labels, total);
+        }
+        // A point whose value does not match its family's kind is never built (the
+        // pipeline registers families by kind); skip rather than write a wrong line.
+        _ => return,
+    }
+    out.push(b'\n');
+}
+
+fn write_histogram(out: &mut Vec<u8>, name: &[u8], labels: &[u8], h: &Histogram) {
+    let mut le = ryu::Buffer::new();
+    for (bound, count) in h.bounds.iter().zip(&h.counts) {
+        write_sample(
+            out,
+            name,
+            b"_bucket",
+            labels,
+            Some(le.format(*bound).as_bytes()),
+        );
+        write_u64(out, *count);
+        out.push(b'\n');
+    }
+    write_sample(out, name, b"_bucket", labels, Some(b"+Inf"));
+    write_u64(out, h.count);
+    out.push(b'\n');
+    write_sample(out, name, b"_sum", labels, None);
+    write_f64(out, h.sum);
+    out.push(b'\n');
+    write_sample(out, name, b"_count", labels, None);
+    write_u64(out, h.count);
+}
+
+/// Writes `name suffix{labels[,le="..."]} ` (no braces when there is no label at all).
+fn write_sample(out: &mut Vec<u8>, name: &[u8], suffix: &[u8], labels: &[u8], le: Option<&[u8]>) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(suffix);
+    if !labels.is_empty() || le.is_some() {
+        out.push(b'{');
+        out.extend_from_slice(labels);
+        if let Some(le) = le {
+            if !labels.is_empty() {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"le=\"");
+            out.extend_from_slice(le);
+            out.push(b'"');
+        }
+        out.push(b'}');
+    }
+    out.push(b' ');
+}
+
+fn write_number(out: &mut Vec<u8>, n: Number) {
+    match n {
+        Number::Int(i) => write_u64(out, i),
+        Number::Float(f) => write_f64(out, f),
+    }
+}
+
+fn write_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Floats in the shortest form that reads back exactly; NaN and infinities as both formats
+/// spell them.
+pub fn write_f64(out: &mut Vec<u8>, v: f64) {
+    if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if v.is_infinite() {
+        out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+    } else {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+    }
+}

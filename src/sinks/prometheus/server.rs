@@ -1,0 +1,164 @@
+//! The HTTP server (hyper 1, HTTP/1.1): routes, headers, limits.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+
+use super::render::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+use super::{accepts_gzip, body, negotiate, status_page};
+use crate::pipeline::ViewCell;
+use crate::selfmetrics::Telemetry;
+
+/// What the endpoint serves from.
+#[derive(Clone)]
+pub struct Endpoint {
+    /// The current view.
+    pub views: ViewCell,
+    /// Counters the endpoint updates.
+    pub telemetry: Arc<Telemetry>,
+    /// `/healthz` fails when the last cycle is older than this.
+    pub stale_after: Duration,
+    /// When the process started (health grace before the first cycle).
+    pub started: SystemTime,
+}
+
+/// Accepts connections on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    endpoint: Endpoint,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let endpoint = Arc::new(endpoint);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => return,
+        };
+        let endpoint = endpoint.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let endpoint = endpoint.clone();
+                async move { Ok::<_, Infallible>(handle(&endpoint, req)) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                // A client that never finishes its headers is dropped (slowloris).
+                .header_read_timeout(Duration::from_secs(10))
+                .max_buf_size(64 * 1024)
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let head = req.method() == Method::HEAD;
+    if req.method() != Method::GET && !head {
+        endpoint
+            .telemetry
+            .http_errors
+            .fetch_add(1, Ordering::Relaxed);
+        return plain(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+    }
+    let mut response = match req.uri().path() {
+        "/metrics" => metrics(endpoint, &req),
+        "/healthz" => health(endpoint),
+        "/" => {
+            let view = endpoint.views.load_full();
+            let html = status_page::render(&view);
+            let mut r = Response::new(Full::new(Bytes::from(html)));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            r
+        }
+        _ => {
+            endpoint
+                .telemetry
+                .http_errors
+                .fetch_add(1, Ordering::Relaxed);
+            plain(StatusCode::NOT_FOUND, "not found: try /metrics\n")
+        }
+    };
+    if head {
+        *response.body_mut() = Full::new(Bytes::new());
+    }
+    response
+}
+
+fn metrics(endpoint: &Endpoint, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let header_str = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let format = negotiate(header_str(header::ACCEPT));
+    let gzip = accepts_gzip(header_str(header::ACCEPT_ENCODING));
+    let view = endpoint.views.load_full();
+    let bytes = body(&view, format, gzip);
+    endpoint.telemetry.scrapes.fetch_add(1, Ordering::Relaxed);
+    let mut r = Response::new(Full::new(bytes));
+    let ct = match format {
+        Format::Text => TEXT_CONTENT_TYPE,
+        Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+    };
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Encoding"),
+    );
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    r
+}
+
+fn health(endpoint: &Endpoint) -> Response<Full<Bytes>> {
+    let view = endpoint.views.load();
+    let now = SystemTime::now();
+    let reference = if view.cycle == 0 {
+        endpoint.started
+    } else {
+        view.time
+    };
+    let age = now.duration_since(reference).unwrap_or_default();
+    if age <= endpoint.stale_after {
+        plain(StatusCode::OK, "ok\n")
+    } else {
+        let msg = format!(
+            "unhealthy: no cycle for {} (cycle {})\n",
+            humantime::format_duration(Duration::from_secs(age.as_secs())),
+            view.cycle
+        );
+        plain(StatusCode::SERVICE_UNAVAILABLE, &msg)
+    }
+}
+
+fn plain(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(text.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}

@@ -1,0 +1,80 @@
+//! Sources: where snapshots come from. One folder per kind, each with the same shape: a
+//! type that implements [`Source`] (or `snapbridge_core::MetricsSource` for in-process
+//! ones) and a `from_config` constructor.
+
+pub mod demo;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use snapbridge_core::{MetricsSource, Snapshot, SourceError};
+
+use crate::config::{SourceConfig, SourceKind};
+
+/// The future a pull returns: owned, so the pipeline can run pulls as tasks with timeouts.
+pub type PullFuture = Pin<Box<dyn Future<Output = Result<Snapshot, SourceError>> + Send>>;
+
+/// Anything the pipeline can pull a snapshot from.
+pub trait Source: Send + Sync {
+    /// Starts taking one snapshot.
+    fn pull(&self) -> PullFuture;
+}
+
+/// Runs an in-process [`MetricsSource`] on tokio's blocking pool, so a slow `snapshot()`
+/// never stalls the pipeline's threads.
+pub struct InProcess {
+    source: Arc<dyn MetricsSource>,
+    // A snapshot that outlives its timeout keeps its blocking thread; while it is still
+    // running, later pulls fail at once instead of piling up more threads behind it.
+    busy: Arc<AtomicBool>,
+}
+
+impl InProcess {
+    /// Wraps an in-process source.
+    pub fn new(source: Arc<dyn MetricsSource>) -> Self {
+        InProcess {
+            source,
+            busy: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+impl Source for InProcess {
+    fn pull(&self) -> PullFuture {
+        let source = self.source.clone();
+        let busy = self.busy.clone();
+        Box::pin(async move {
+            if busy.swap(true, Ordering::AcqRel) {
+                return Err(SourceError::new(
+                    "the previous snapshot() is still running (it exceeded its timeout)",
+                ));
+            }
+            let guard = BusyGuard(busy);
+            tokio::task::spawn_blocking(move || {
+                let _guard = guard;
+                source.snapshot()
+            })
+            .await
+            .unwrap_or_else(|e| Err(SourceError::new(format!("snapshot() panicked: {e}"))))
+        })
+    }
+}
+
+struct BusyGuard(Arc<AtomicBool>);
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// Builds the source a config entry describes.
+pub fn from_config(config: &SourceConfig) -> Result<Arc<dyn Source>, String> {
+    match config.kind {
+        SourceKind::Demo => Ok(Arc::new(InProcess::new(Arc::new(
+            demo::DemoPersistence::from_config(config),
+        )))),
+    }
+}

@@ -1,0 +1,127 @@
+//! The published view: one whole cycle, immutable, shared by every sink.
+//!
+//! The pipeline builds a `View` at the end of each cycle and swaps it in atomically; a
+//! scrape or an OTLP export holds an `Arc` to one view for as long as it needs it, so it
+//! never sees a mix of two cycles.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use snapbridge_core::{Kind, Tracked};
+
+/// A metric family: every series that shares one exposed name.
+#[derive(Debug)]
+pub struct Family {
+    /// Position in the family table (stable for the life of the process).
+    pub id: u32,
+    /// Base name: what is pushed over OTLP (no unit suffix, no `_total`).
+    pub base: String,
+    /// Name on `/metrics` in text format (counters end in `_total`).
+    pub exposed: String,
+    /// Kind shared by every series of the family.
+    pub kind: Kind,
+    /// OpenTelemetry unit (`s`, `By`, ...), if known.
+    pub unit: Option<String>,
+    /// Description, exported as `# HELP`.
+    pub help: String,
+}
+
+impl Family {
+    /// The OpenMetrics family name (counters without `_total`).
+    pub fn openmetrics_name(&self) -> &str {
+        crate::names::openmetrics_family(&self.exposed, self.kind)
+    }
+}
+
+/// What is fixed for a series while it lives: its family and final labels.
+#[derive(Debug)]
+pub struct SeriesMeta {
+    /// The family.
+    pub family: Arc<Family>,
+    /// Final labels, sorted: the source's own after rename and deny-list, the static
+    /// labels and `source`. These are the OTLP data-point attributes too.
+    pub labels: Vec<(String, String)>,
+    /// The labels pre-rendered for the text formats (`a="1",b="2"`, escaped, no braces),
+    /// so a cycle copies bytes instead of escaping strings again.
+    pub rendered_labels: Box<str>,
+}
+
+impl SeriesMeta {
+    /// Builds the meta, rendering the labels once.
+    pub fn new(family: Arc<Family>, labels: Vec<(String, String)>) -> Self {
+        let rendered_labels = crate::sinks::prometheus::render::render_labels(&labels);
+        SeriesMeta {
+            family,
+            labels,
+            rendered_labels,
+        }
+    }
+}
+
+/// One series in one cycle: the tracker's output, with the series' meta attached.
+pub type Point = Tracked<Arc<SeriesMeta>>;
+
+/// How a source did in the cycle.
+#[derive(Clone, Debug)]
+pub struct SourceStatus {
+    /// Source name (the `source` label).
+    pub name: String,
+    /// Source kind (`demo`, `http`, ...).
+    pub kind: String,
+    /// True when the last snapshot succeeded.
+    pub up: bool,
+    /// The last error, one line, when the last snapshot failed.
+    pub last_error: Option<String>,
+    /// Series exported from this source in this cycle.
+    pub series: usize,
+    /// When the last successful snapshot was taken.
+    pub last_success: Option<SystemTime>,
+    /// How long the last snapshot took.
+    pub duration: Duration,
+}
+
+/// One immutable cycle: every point, every source's status, and the rendered bodies.
+#[derive(Debug)]
+pub struct View {
+    /// Cycle number, counting from 1 (0 is the empty view before the first cycle).
+    pub cycle: u64,
+    /// When the cycle's pull started.
+    pub time: SystemTime,
+    /// Every point: bridged series first, then snapbridge's own.
+    pub points: Vec<Point>,
+    /// Every family any point refers to, sorted by exposed name.
+    pub families: Arc<Vec<Arc<Family>>>,
+    /// Per-source status, in config order.
+    pub sources: Vec<SourceStatus>,
+    /// Rendered forms of the points, built once per view.
+    pub bodies: Bodies,
+}
+
+/// The exposition bodies of a view: the text form is rendered when the view is published,
+/// the others the first time a scrape asks for them; none more than once.
+#[derive(Debug, Default)]
+pub struct Bodies {
+    /// Text format 0.0.4.
+    pub text: OnceLock<Bytes>,
+    /// Text format, gzip.
+    pub text_gzip: OnceLock<Bytes>,
+    /// OpenMetrics 1.0.
+    pub openmetrics: OnceLock<Bytes>,
+    /// OpenMetrics, gzip.
+    pub openmetrics_gzip: OnceLock<Bytes>,
+}
+
+impl View {
+    /// The view served before the first cycle completes: no points at all.
+    pub fn empty() -> Self {
+        View {
+            cycle: 0,
+            time: SystemTime::UNIX_EPOCH,
+            points: Vec::new(),
+            families: Arc::new(Vec::new()),
+            sources: Vec::new(),
+            bodies: Bodies::default(),
+        }
+    }
+}
