@@ -1,1 +1,154 @@
-fn main() {}
+//! One cycle and one scrape of snapbridge at 10k and 100k series.
+//!
+//! Synthetic data, the same shape as the peer measurements in docs/BENCHMARKS.md: N series
+//! over 50 metric names, 3 labels each, half counters, half gauges. Run:
+//!
+//!     cargo bench --bench pipeline
+//!
+//! - `cycle/N`: normalise + DeltaTracker + publish (self-metrics and the text body
+//!   rendered) for one snapshot of N series, in steady state (every series already known,
+//!   counters moving). The pull itself is excluded: the snapshot is built outside the timer.
+//! - `render/N`: the text body alone, from a published view.
+//! - `scrape/N` and `scrape_gzip/N`: a full HTTP GET of `/metrics` on loopback from a
+//!   cached view (what a Prometheus scrape costs snapbridge plus the client).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use snapbridge::config::{Config, SourceConfig};
+use snapbridge::core::{Sample, Snapshot};
+use snapbridge::pipeline::Pipeline;
+use snapbridge::sinks::prometheus::render::{Format, render};
+use snapbridge::sinks::prometheus::{Endpoint, serve};
+
+/// N series over 50 names with 3 labels each; even names counters, odd names gauges.
+fn synthetic(n: usize, step: u64) -> Snapshot {
+    let mut snap = Snapshot::with_capacity(n);
+    for i in 0..n {
+        let name = i % 50;
+        let series = i / 50;
+        let sample = if name % 2 == 0 {
+            Sample::counter(format!("metric_{name}_ops"), step * 10 + series as u64)
+        } else {
+            Sample::gauge(
+                format!("metric_{name}_level"),
+                (series as f64) * 0.5 + step as f64,
+            )
+        };
+        snap.push(
+            sample
+                .with_label("region", format!("region-{}", series % 7))
+                .with_label("instance", format!("host-{}", series % 101))
+                .with_label("shard", format!("{series}")),
+        );
+    }
+    snap
+}
+
+fn pipeline() -> Pipeline {
+    let config = Config::parse("interval = \"10s\"\n", "bench").expect("bench config");
+    let mut p = Pipeline::new(&config).expect("pipeline");
+    let source = SourceConfig {
+        max_series: 2_000_000,
+        ..SourceConfig::in_process("bench")
+    };
+    // The bench feeds snapshots straight to `publish`; this source is never pulled.
+    p.add_metrics_source(&source, Arc::new(|| Ok(Snapshot::new())));
+    p
+}
+
+fn bench_cycle(c: &mut Criterion) {
+    let mut group = c.benchmark_group("cycle");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(8));
+    for n in [10_000usize, 100_000] {
+        let mut p = pipeline();
+        let mut step = 0u64;
+        // Warm-up: every series known.
+        p.publish(
+            SystemTime::now(),
+            vec![(Ok(synthetic(n, step)), Duration::ZERO)],
+        );
+        group.bench_function(format!("{n}"), |b| {
+            b.iter_batched(
+                || {
+                    step += 1;
+                    synthetic(n, step)
+                },
+                |snap| p.publish(SystemTime::now(), vec![(Ok(snap), Duration::ZERO)]),
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+fn bench_render(c: &mut Criterion) {
+    let mut group = c.benchmark_group("render");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
+    for n in [10_000usize, 100_000] {
+        let mut p = pipeline();
+        let view = p.publish(
+            SystemTime::now(),
+            vec![(Ok(synthetic(n, 1)), Duration::ZERO)],
+        );
+        let hint = view.bodies.text.get().map(|b| b.len()).unwrap_or(0);
+        group.bench_function(format!("{n}"), |b| {
+            b.iter(|| render(&view, Format::Text, hint))
+        });
+    }
+    group.finish();
+}
+
+fn bench_scrape(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut group = c.benchmark_group("scrape");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(5));
+    for n in [10_000usize, 100_000] {
+        let mut p = pipeline();
+        p.publish(
+            SystemTime::now(),
+            vec![(Ok(synthetic(n, 1)), Duration::ZERO)],
+        );
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let url = format!("http://{}/metrics", listener.local_addr().expect("addr"));
+        let endpoint = Endpoint {
+            views: p.views(),
+            telemetry: p.telemetry(),
+            stale_after: Duration::from_secs(3600),
+            started: SystemTime::now(),
+        };
+        rt.spawn(serve(listener, endpoint, std::future::pending()));
+        let agent = ureq::AgentBuilder::new().build();
+        for (label, encoding) in [("plain", "identity"), ("gzip", "gzip")] {
+            group.bench_function(format!("{label}/{n}"), |b| {
+                b.iter(|| {
+                    let resp = agent
+                        .get(&url)
+                        .set("Accept-Encoding", encoding)
+                        .call()
+                        .expect("scrape");
+                    let mut body = Vec::new();
+                    std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).expect("body");
+                    body.len()
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_cycle, bench_render, bench_scrape);
+criterion_main!(benches);

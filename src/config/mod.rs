@@ -121,6 +121,26 @@ pub struct SourceConfig {
 }
 
 impl SourceConfig {
+    /// The entry for an in-process source added in code: no rules, no static labels,
+    /// typed samples pass as they are and plain numbers become gauges.
+    pub fn in_process(name: &str) -> Self {
+        SourceConfig {
+            name: name.to_string(),
+            kind: SourceKind::InProcess,
+            counters: GlobList::default(),
+            gauges: GlobList::default(),
+            default_kind: DefaultKind::default(),
+            labels: BTreeMap::new(),
+            rename: BTreeMap::new(),
+            deny_labels: None,
+            prefix: None,
+            initial: InitialValue::default(),
+            timeout: None,
+            max_series: defaults::max_series(),
+            reset_every: None,
+        }
+    }
+
     /// The deny-list in force (the default list unless the source sets one).
     pub fn deny_labels(&self) -> Vec<String> {
         match &self.deny_labels {

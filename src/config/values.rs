@@ -67,6 +67,9 @@ impl<'de> Deserialize<'de> for GlobList {
 pub enum SourceKind {
     /// The built-in demo: a persistence layer in the style of seeds 000/001.
     Demo,
+    /// An application's own `MetricsSource`, added in code (never from a file).
+    #[serde(skip)]
+    InProcess,
 }
 
 impl SourceKind {
@@ -74,6 +77,7 @@ impl SourceKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Demo => "demo",
+            SourceKind::InProcess => "in_process",
         }
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
-use snapbridge_core::{MetricsSource, SourceError};
+use snapbridge_core::{MetricsSource, Snapshot, SourceError};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, SourceConfig};
@@ -26,6 +26,9 @@ use crate::sources::{self, InProcess, Source};
 use crate::view::{Bodies, View};
 use families::FamilyTable;
 use source_runtime::SourceRuntime;
+
+/// One source's pull: its snapshot or error, and how long it took.
+pub type PullResult = (Result<Snapshot, SourceError>, Duration);
 
 /// Where the current view lives; sinks load it, the pipeline swaps it.
 pub type ViewCell = Arc<ArcSwap<View>>;
@@ -103,6 +106,14 @@ impl Pipeline {
         let started = Instant::now();
         let now = SystemTime::now();
         let results = self.pull_all().await;
+        let view = self.publish(now, results);
+        self.figures.cycle_duration = started.elapsed();
+        view
+    }
+
+    /// The cycle after the pull: normalise and track each source's result (in source
+    /// order), add the self-metrics, render the text body once, and swap the view in.
+    pub fn publish(&mut self, now: SystemTime, results: Vec<PullResult>) -> Arc<View> {
         let mut points = Vec::with_capacity(self.figures.series + 64);
         for (runtime, (result, elapsed)) in self.sources.iter_mut().zip(results) {
             runtime.apply(now, result, elapsed, &mut self.families, &mut points);
@@ -124,7 +135,6 @@ impl Pipeline {
             sources: self.sources.iter().map(|s| s.status.clone()).collect(),
             bodies: Bodies::default(),
         };
-        // Render once here, so a scrape only copies bytes.
         let render_started = Instant::now();
         let text = render(
             &view,
@@ -137,12 +147,11 @@ impl Pipeline {
         self.figures.series = view.points.len();
         let view = Arc::new(view);
         self.published.store(view.clone());
-        self.figures.cycle_duration = started.elapsed();
         view
     }
 
     /// Pulls every source concurrently; results come back in source order.
-    async fn pull_all(&self) -> Vec<(Result<snapbridge_core::Snapshot, SourceError>, Duration)> {
+    async fn pull_all(&self) -> Vec<PullResult> {
         let mut set = JoinSet::new();
         for (i, runtime) in self.sources.iter().enumerate() {
             let (pull, timeout) = runtime.pull();

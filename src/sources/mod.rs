@@ -76,5 +76,8 @@ pub fn from_config(config: &SourceConfig) -> Result<Arc<dyn Source>, String> {
         SourceKind::Demo => Ok(Arc::new(InProcess::new(Arc::new(
             demo::DemoPersistence::from_config(config),
         )))),
+        SourceKind::InProcess => {
+            Err("in-process sources are added in code with Pipeline::add_metrics_source".into())
+        }
     }
 }

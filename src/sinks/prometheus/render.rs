@@ -67,7 +67,7 @@ pub fn render(view: &View, format: Format, capacity: usize) -> Vec<u8> {
     for (family, points) in group_by_family(view) {
         write_header(&mut out, family, format);
         for point in points {
-            write_point(&mut out, family, point);
+            write_point(&mut out, family, point, format);
         }
     }
     if format == Format::OpenMetrics {
@@ -163,7 +163,7 @@ fn openmetrics_unit(family: &Family) -> Option<String> {
         .then_some(main)
 }
 
-fn write_point(out: &mut Vec<u8>, family: &Family, point: &Point) {
+fn write_point(out: &mut Vec<u8>, family: &Family, point: &Point, format: Format) {
     let labels = point.meta.rendered_labels.as_bytes();
     match (&point.value, family.kind) {
         (TrackedValue::Counter { total, .. }, Kind::Counter) => {
@@ -177,7 +177,7 @@ fn write_point(out: &mut Vec<u8>, family: &Family, point: &Point) {
             write_f64(out, *v);
         }
         (TrackedValue::Histogram { total, .. }, _) => {
-            write_histogram(out, family.exposed.as_bytes(), labels, total);
+            write_histogram(out, family.exposed.as_bytes(), labels, total, format);
         }
         // A point whose value does not match its family's kind is never built (the
         // pipeline registers families by kind); skip rather than write a wrong line.
@@ -186,16 +186,16 @@ fn write_point(out: &mut Vec<u8>, family: &Family, point: &Point) {
     out.push(b'\n');
 }
 
-fn write_histogram(out: &mut Vec<u8>, name: &[u8], labels: &[u8], h: &Histogram) {
+fn write_histogram(out: &mut Vec<u8>, name: &[u8], labels: &[u8], h: &Histogram, format: Format) {
     let mut le = ryu::Buffer::new();
     for (bound, count) in h.bounds.iter().zip(&h.counts) {
-        write_sample(
-            out,
-            name,
-            b"_bucket",
-            labels,
-            Some(le.format(*bound).as_bytes()),
-        );
+        let mut text = le.format(*bound);
+        if format == Format::Text {
+            // The text format's clients (Go, the `prometheus` crate) write `le="1"`;
+            // OpenMetrics requires the canonical float `le="1.0"`.
+            text = text.strip_suffix(".0").unwrap_or(text);
+        }
+        write_sample(out, name, b"_bucket", labels, Some(text.as_bytes()));
         write_u64(out, *count);
         out.push(b'\n');
     }

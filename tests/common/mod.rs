@@ -1,0 +1,323 @@
+//! Shared test helpers: real peers (found where scripts/peers.sh installs them), free
+//! ports, processes stopped by PID, and an in-process snapbridge driven cycle by cycle.
+#![allow(dead_code)]
+
+pub mod prom;
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use snapbridge::config::{Config, SourceConfig};
+use snapbridge::core::{MetricsSource, Snapshot, SourceError};
+use snapbridge::pipeline::Pipeline;
+use snapbridge::selfmetrics::Telemetry;
+use snapbridge::sinks::prometheus::{Endpoint, serve};
+use snapbridge::view::View;
+
+/// Path of a peer installed by scripts/peers.sh. A missing peer fails the test loudly:
+/// tests never skip.
+pub fn peer(var: &str, relative: &str) -> PathBuf {
+    if let Ok(p) = std::env::var(var) {
+        let p = PathBuf::from(p);
+        assert!(
+            p.exists(),
+            "{var}={} does not exist: run scripts/peers.sh",
+            p.display()
+        );
+        return p;
+    }
+    let dir = std::env::var("SNAPBRIDGE_PEERS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
+                .join(".cache/snapbridge-peers")
+        });
+    let p = dir.join(relative);
+    assert!(
+        p.exists(),
+        "test peer {relative} not found (looked at ${var} and {}): run scripts/test.sh, which installs the peers",
+        p.display()
+    );
+    p
+}
+
+/// The Python interpreter that has prometheus_client and the OTLP protos.
+pub fn python() -> PathBuf {
+    peer("SNAPBRIDGE_PYTHON", "venv/bin/python")
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
+}
+
+/// A child process killed by its PID when dropped, also when the test panics.
+pub struct Proc {
+    pub child: Child,
+    pub name: String,
+    pub log: Option<PathBuf>,
+}
+
+impl Proc {
+    /// Starts `cmd` with stdout and stderr going to `log`.
+    pub fn spawn(name: &str, mut cmd: Command, log: PathBuf) -> Proc {
+        let out = std::fs::File::create(&log).expect("create log file");
+        let err = out.try_clone().expect("clone log handle");
+        cmd.stdout(out).stderr(err).stdin(Stdio::null());
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Proc {
+            child,
+            name: name.to_string(),
+            log: Some(log),
+        }
+    }
+
+    /// The last lines of the process' log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let Some(log) = &self.log else {
+            return String::new();
+        };
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// Sends SIGTERM to the PID and waits up to `timeout`; returns the exit status.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        // Child::kill sends SIGKILL to this child's PID only.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `f` until it returns `Some`, or panics with `what` after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A plain HTTP GET: status, content type, content encoding and body bytes (not decoded).
+pub fn http_get(url: &str, headers: &[(&str, &str)]) -> (u16, String, String, Vec<u8>) {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(20))
+        .build();
+    let mut req = agent.get(url);
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    let resp = match req.call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("GET {url}: {e}"),
+    };
+    let status = resp.status();
+    let ct = resp.header("content-type").unwrap_or("").to_string();
+    let ce = resp.header("content-encoding").unwrap_or("").to_string();
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).expect("read body");
+    (status, ct, ce, body)
+}
+
+/// Runs `promtool check metrics` on an exposition; `Err` carries its complaint.
+pub fn promtool_check(exposition: &[u8]) -> Result<(), String> {
+    let promtool = peer("SNAPBRIDGE_PROMTOOL", "bin/promtool");
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start promtool");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(exposition)
+        .expect("feed promtool");
+    let out = child.wait_with_output().expect("promtool output");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() && text.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(text)
+    }
+}
+
+/// Parses an exposition with the reference Python parser (`text` or `openmetrics`) and
+/// returns its families as JSON; `Err` carries the parser's error.
+pub fn python_parse(exposition: &[u8], format: &str) -> Result<serde_json::Value, String> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/parse_exposition.py");
+    let mut child = Command::new(python())
+        .arg(script)
+        .args(["--format", format])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the python parser");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(exposition)
+        .expect("feed the parser");
+    let out = child.wait_with_output().expect("parser output");
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("parser printed no JSON: {e}"))
+}
+
+/// A source whose values the test sets: a shared map of typed samples.
+#[derive(Clone)]
+pub struct Scripted {
+    pub snapshot: Arc<Mutex<Result<Snapshot, String>>>,
+}
+
+impl Default for Scripted {
+    fn default() -> Self {
+        Scripted {
+            snapshot: Arc::new(Mutex::new(Ok(Snapshot::new()))),
+        }
+    }
+}
+
+impl Scripted {
+    pub fn set(&self, snap: Snapshot) {
+        *self.snapshot.lock().unwrap() = Ok(snap);
+    }
+    pub fn fail(&self, message: &str) {
+        *self.snapshot.lock().unwrap() = Err(message.to_string());
+    }
+}
+
+impl MetricsSource for Scripted {
+    fn snapshot(&self) -> Result<Snapshot, SourceError> {
+        match &*self.snapshot.lock().unwrap() {
+            Ok(s) => Ok(s.clone()),
+            Err(e) => Err(SourceError::new(e.clone())),
+        }
+    }
+}
+
+/// A snapbridge built in the test: its pipeline is cycled by hand, its endpoint is served
+/// on a free port by a runtime of its own.
+pub struct Bridge {
+    pub runtime: tokio::runtime::Runtime,
+    pub pipeline: Pipeline,
+    pub addr: SocketAddr,
+    pub telemetry: Arc<Telemetry>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Bridge {
+    /// A bridge with `config`'s sources plus in-process `extra` sources.
+    pub fn start(config_toml: &str, extra: Vec<(SourceConfig, Arc<dyn MetricsSource>)>) -> Bridge {
+        let config = Config::parse(config_toml, "test config").expect("test config parses");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let mut pipeline = Pipeline::new(&config).expect("pipeline");
+        for (sc, source) in extra {
+            pipeline.add_metrics_source(&sc, source);
+        }
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let endpoint = Endpoint {
+            views: pipeline.views(),
+            telemetry: pipeline.telemetry(),
+            stale_after: Duration::from_secs(3600),
+            started: SystemTime::now(),
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        runtime.spawn(serve(listener, endpoint, async move {
+            let _ = rx.await;
+        }));
+        let telemetry = pipeline.telemetry();
+        Bridge {
+            runtime,
+            pipeline,
+            addr,
+            telemetry,
+            stop: Some(tx),
+        }
+    }
+
+    /// Runs one cycle and returns its view.
+    pub fn cycle(&mut self) -> Arc<View> {
+        self.runtime.block_on(self.pipeline.run_cycle())
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn scrapes(&self) -> u64 {
+        self.telemetry.scrapes.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A source config for in-process test sources, with extra TOML keys (rules, labels).
+pub fn source_config(name: &str, extra_toml: &str) -> SourceConfig {
+    let text = format!("[[source]]\nname = \"{name}\"\nkind = \"demo\"\n{extra_toml}\n");
+    let parsed = Config::parse(&text, "test source")
+        .expect("test source config parses")
+        .sources
+        .remove(0);
+    SourceConfig {
+        kind: snapbridge::config::SourceKind::InProcess,
+        ..parsed
+    }
+}

@@ -1,0 +1,95 @@
+//! A real Prometheus, started on a free port in a temp dir, scraping one target every second.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use super::{Proc, free_port, peer, wait_for};
+
+pub struct Prometheus {
+    pub proc: Proc,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Starts Prometheus scraping `target` (host:port) at `/metrics` every second.
+    pub fn start(target: &str) -> Prometheus {
+        let bin = peer("SNAPBRIDGE_PROMETHEUS", "bin/prometheus");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: snapbridge\n    static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )
+        .expect("write prometheus.yml");
+        let port = free_port();
+        let mut cmd = Command::new(bin);
+        cmd.arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--log.level=warn");
+        let log: PathBuf = dir.path().join("prometheus.log");
+        let proc = Proc::spawn("prometheus", cmd, log);
+        let prom = Prometheus {
+            proc,
+            port,
+            _dir: dir,
+        };
+        wait_for("prometheus /-/ready", Duration::from_secs(30), || {
+            let url = format!("http://127.0.0.1:{port}/-/ready");
+            ureq::get(&url).call().ok().filter(|r| r.status() == 200)
+        });
+        prom
+    }
+
+    /// Runs an instant query; returns `(labels, value)` per series.
+    pub fn query(&self, expr: &str) -> Vec<(serde_json::Map<String, serde_json::Value>, f64)> {
+        let url = format!("http://127.0.0.1:{}/api/v1/query", self.port);
+        let resp = ureq::get(&url)
+            .query("query", expr)
+            .call()
+            .unwrap_or_else(|e| panic!("query {expr}: {e}\n{}", self.proc.log_tail()));
+        let json: serde_json::Value =
+            serde_json::from_reader(resp.into_reader()).expect("query JSON");
+        assert_eq!(json["status"], "success", "query {expr}: {json}");
+        let result = json["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        result
+            .into_iter()
+            .map(|r| {
+                let labels = r["metric"].as_object().cloned().unwrap_or_default();
+                let value = r["value"][1]
+                    .as_str()
+                    .and_then(|s| s.parse::<f64>().ok())
+                    .unwrap_or(f64::NAN);
+                (labels, value)
+            })
+            .collect()
+    }
+
+    /// Waits until `expr` returns exactly one series with value `want`.
+    pub fn wait_value(&self, expr: &str, want: f64, timeout: Duration) {
+        let mut last = Vec::new();
+        let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wait_for(&format!("{expr} == {want}"), timeout, || {
+                last = self.query(expr);
+                (last.len() == 1 && last[0].1 == want).then_some(())
+            })
+        }));
+        if found.is_err() {
+            panic!(
+                "{expr}: wanted {want}, Prometheus has {:?}\nprometheus log:\n{}",
+                last.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
+                self.proc.log_tail()
+            );
+        }
+    }
+}
