@@ -5,6 +5,7 @@
 //! one line that names the file, the line, the key and the reason.
 
 mod error;
+pub mod otlp;
 mod values;
 
 use std::collections::BTreeMap;
@@ -55,6 +56,9 @@ pub struct Config {
     /// The `/metrics` endpoint.
     #[serde(default)]
     pub prometheus: PrometheusConfig,
+    /// The OTLP push sink (off when absent and no `OTEL_EXPORTER_OTLP_*` variable is set).
+    #[serde(default)]
+    pub otlp: Option<otlp::OtlpConfig>,
     /// The sources, in order.
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,

@@ -43,6 +43,8 @@ pub struct Pipeline {
     self_metrics: SelfMetrics,
     telemetry: Arc<Telemetry>,
     published: ViewCell,
+    // Push sinks wait on this for each new view; `/metrics` reads `published` instead.
+    notify: tokio::sync::watch::Sender<Arc<View>>,
     figures: CycleFigures,
     last_body_len: usize,
 }
@@ -64,6 +66,7 @@ impl Pipeline {
             self_metrics: SelfMetrics::default(),
             telemetry: Arc::new(Telemetry::default()),
             published: Arc::new(ArcSwap::from_pointee(View::empty())),
+            notify: tokio::sync::watch::Sender::new(Arc::new(View::empty())),
             figures: CycleFigures::default(),
             last_body_len: 4096,
         };
@@ -89,6 +92,12 @@ impl Pipeline {
     /// The cell holding the current view, for sinks.
     pub fn views(&self) -> ViewCell {
         self.published.clone()
+    }
+
+    /// A receiver that sees every published view (push sinks wait on it). A slow receiver
+    /// skips to the newest view; it never holds the pipeline back.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<Arc<View>> {
+        self.notify.subscribe()
     }
 
     /// Counters that sinks update and the self-metrics read.
@@ -147,6 +156,7 @@ impl Pipeline {
         self.figures.series = view.points.len();
         let view = Arc::new(view);
         self.published.store(view.clone());
+        self.notify.send_replace(view.clone());
         view
     }
 
