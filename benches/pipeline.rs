@@ -69,7 +69,7 @@ fn bench_cycle(c: &mut Criterion) {
         // Warm-up: every series known.
         p.publish(
             SystemTime::now(),
-            vec![(Ok(synthetic(n, step)), Duration::ZERO)],
+            vec![(Ok(synthetic(n, step).into()), Duration::ZERO)],
         );
         group.bench_function(format!("{n}"), |b| {
             b.iter_batched(
@@ -77,7 +77,7 @@ fn bench_cycle(c: &mut Criterion) {
                     step += 1;
                     synthetic(n, step)
                 },
-                |snap| p.publish(SystemTime::now(), vec![(Ok(snap), Duration::ZERO)]),
+                |snap| p.publish(SystemTime::now(), vec![(Ok(snap.into()), Duration::ZERO)]),
                 BatchSize::PerIteration,
             )
         });
@@ -94,7 +94,7 @@ fn bench_render(c: &mut Criterion) {
         let mut p = pipeline();
         let view = p.publish(
             SystemTime::now(),
-            vec![(Ok(synthetic(n, 1)), Duration::ZERO)],
+            vec![(Ok(synthetic(n, 1).into()), Duration::ZERO)],
         );
         let hint = view.bodies.text.get().map(|b| b.len()).unwrap_or(0);
         group.bench_function(format!("{n}"), |b| {
@@ -118,7 +118,7 @@ fn bench_scrape(c: &mut Criterion) {
         let mut p = pipeline();
         p.publish(
             SystemTime::now(),
-            vec![(Ok(synthetic(n, 1)), Duration::ZERO)],
+            vec![(Ok(synthetic(n, 1).into()), Duration::ZERO)],
         );
         let listener = rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

@@ -73,6 +73,8 @@ pub struct SourceStatus {
     pub up: bool,
     /// The last error, one line, when the last snapshot failed.
     pub last_error: Option<String>,
+    /// Values the last snapshot held but could not be exported (one line), if any.
+    pub last_warning: Option<String>,
     /// Series exported from this source in this cycle.
     pub series: usize,
     /// When the last successful snapshot was taken.

@@ -16,19 +16,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
-use snapbridge_core::{MetricsSource, Snapshot, SourceError};
+use snapbridge_core::{MetricsSource, SourceError};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, SourceConfig};
 use crate::selfmetrics::{CycleFigures, SelfMetrics, Telemetry};
 use crate::sinks::prometheus::render::{Format, render};
-use crate::sources::{self, InProcess, Source};
+use crate::sources::{self, InProcess, Pulled, Source};
 use crate::view::{Bodies, View};
 use families::FamilyTable;
 use source_runtime::SourceRuntime;
 
 /// One source's pull: its snapshot or error, and how long it took.
-pub type PullResult = (Result<Snapshot, SourceError>, Duration);
+pub type PullResult = (Result<Pulled, SourceError>, Duration);
 
 /// Where the current view lives; sinks load it, the pipeline swaps it.
 pub type ViewCell = Arc<ArcSwap<View>>;

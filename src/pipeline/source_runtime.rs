@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use snapbridge_core::{
-    CycleStats, DeltaTracker, RejectReason, SeriesInfo, Snapshot, SourceError, TrackerConfig,
+    CycleStats, DeltaTracker, RejectReason, SeriesInfo, SourceError, TrackerConfig,
 };
 
 use super::families::FamilyTable;
 use super::normalize::{NormalizeStats, Normalizer};
 use crate::config::SourceConfig;
-use crate::sources::{PullFuture, Source};
+use crate::sources::{PullFuture, Pulled, Source};
 use crate::view::{Point, SeriesMeta, SourceStatus};
 
 /// Cumulative counts and last-cycle figures of one source, read by the self-metrics.
@@ -76,6 +76,7 @@ impl SourceRuntime {
                 kind: config.kind.to_string(),
                 up: false,
                 last_error: None,
+                last_warning: None,
                 series: 0,
                 last_success: None,
                 duration: Duration::ZERO,
@@ -99,14 +100,14 @@ impl SourceRuntime {
     pub fn apply(
         &mut self,
         now: SystemTime,
-        result: Result<Snapshot, SourceError>,
+        result: Result<Pulled, SourceError>,
         elapsed: Duration,
         families: &mut FamilyTable,
         out: &mut Vec<Point>,
     ) {
         self.status.duration = elapsed;
-        let snapshot = match result {
-            Ok(s) => s,
+        let pulled = match result {
+            Ok(p) => p,
             Err(e) => {
                 self.counters.snapshot_errors += 1;
                 let message = one_line(e.message());
@@ -118,7 +119,21 @@ impl SourceRuntime {
                 return;
             }
         };
-        self.samples = snapshot.samples;
+        self.samples = pulled.snapshot.samples;
+        self.status.last_warning = None;
+        for r in &pulled.rejected {
+            *self.counters.rejected.entry(r.reason).or_default() += 1;
+        }
+        if let Some(first) = pulled.rejected.first() {
+            let more = pulled.rejected.len() - 1;
+            let mut warning = format!("key {:?}: {}", first.key, first.detail);
+            if more > 0 {
+                warning.push_str(&format!(" (and {more} more rejected values)"));
+            }
+            let warning = one_line(&warning);
+            tracing::warn!(source = %self.status.name, warning = %warning, "values rejected");
+            self.status.last_warning = Some(warning);
+        }
         let mut norm = NormalizeStats::default();
         self.normalizer.normalize(&mut self.samples, &mut norm);
         let before = out.len();

@@ -13,8 +13,38 @@ use snapbridge_core::{MetricsSource, Snapshot, SourceError};
 
 use crate::config::{SourceConfig, SourceKind};
 
+/// A value a source could not turn into a sample (a string where a number belongs, say).
+/// The rest of the snapshot is still exported; the rejection is counted and shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// The key in the source's document.
+    pub key: String,
+    /// Stable snake_case reason, used as the `reason` label (`non_numeric`, ...).
+    pub reason: &'static str,
+    /// One line for people: what was found and what was expected.
+    pub detail: String,
+}
+
+/// What one successful pull produced.
+#[derive(Clone, Debug, Default)]
+pub struct Pulled {
+    /// The series.
+    pub snapshot: Snapshot,
+    /// Values that were skipped, with why.
+    pub rejected: Vec<Rejection>,
+}
+
+impl From<Snapshot> for Pulled {
+    fn from(snapshot: Snapshot) -> Self {
+        Pulled {
+            snapshot,
+            rejected: Vec::new(),
+        }
+    }
+}
+
 /// The future a pull returns: owned, so the pipeline can run pulls as tasks with timeouts.
-pub type PullFuture = Pin<Box<dyn Future<Output = Result<Snapshot, SourceError>> + Send>>;
+pub type PullFuture = Pin<Box<dyn Future<Output = Result<Pulled, SourceError>> + Send>>;
 
 /// Anything the pipeline can pull a snapshot from.
 pub trait Source: Send + Sync {
@@ -54,7 +84,7 @@ impl Source for InProcess {
             let guard = BusyGuard(busy);
             tokio::task::spawn_blocking(move || {
                 let _guard = guard;
-                source.snapshot()
+                source.snapshot().map(Pulled::from)
             })
             .await
             .unwrap_or_else(|e| Err(SourceError::new(format!("snapshot() panicked: {e}"))))

@@ -59,7 +59,11 @@ pub fn render(view: &View) -> String {
             s.series,
             ago(s.last_success, now),
             s.duration.as_secs_f64(),
-            esc(s.last_error.as_deref().unwrap_or("")),
+            esc(s
+                .last_error
+                .as_deref()
+                .or(s.last_warning.as_deref())
+                .unwrap_or("")),
         );
     }
     h.push_str("</table></body></html>\n");
