@@ -23,6 +23,7 @@
 //! ```
 
 mod arith;
+mod hash;
 mod labels;
 mod snapshot;
 mod source;

@@ -14,10 +14,10 @@
 //!   `max_staleness` so that it continues without double counting if it comes back.
 
 use std::collections::HashMap;
-use std::collections::hash_map::{Entry as MapEntry, OccupiedEntry, VacantEntry};
 use std::time::{Duration, SystemTime};
 
 use crate::arith::{add, sub_histogram, sum_histogram};
+use crate::hash::SeededState;
 use crate::{Histogram, Kind, Number, Sample, SeriesKey, Value};
 
 /// What a counter's first sighting contributes.
@@ -168,31 +168,15 @@ pub struct SeriesInfo<'a> {
     pub description: Option<&'a str>,
 }
 
-/// Where a first-sighted series goes: a fresh map slot, or over an entry of another kind.
-enum Slot<'a, M> {
-    New(VacantEntry<'a, SeriesKey, Entry<M>>),
-    Replace(OccupiedEntry<'a, SeriesKey, Entry<M>>),
+/// A tracked series: its key and state, stored in a vector so that the order of the last
+/// snapshot can be replayed without hashing.
+struct Slot<M> {
+    key: SeriesKey,
+    entry: Entry<M>,
 }
 
-impl<M> Slot<'_, M> {
-    fn key(&self) -> &SeriesKey {
-        match self {
-            Slot::New(v) => v.key(),
-            Slot::Replace(o) => o.key(),
-        }
-    }
-
-    fn put(self, entry: Entry<M>) {
-        match self {
-            Slot::New(v) => {
-                v.insert(entry);
-            }
-            Slot::Replace(mut o) => {
-                o.insert(entry);
-            }
-        }
-    }
-}
+/// Marks a sample position that maps to no slot (rejected or declined).
+const NO_SLOT: u32 = u32::MAX;
 
 /// Per-source state that turns snapshots into totals and deltas.
 ///
@@ -201,7 +185,13 @@ impl<M> Slot<'_, M> {
 /// there, so that work is done once per series, not once per cycle.
 pub struct DeltaTracker<M = SeriesKey> {
     config: TrackerConfig,
-    entries: HashMap<SeriesKey, Entry<M>>,
+    slots: Vec<Slot<M>>,
+    index: HashMap<SeriesKey, u32, SeededState>,
+    // Sources usually list their series in the same order every time: `last_order[i]` is the
+    // slot of the previous snapshot's i-th sample, so a lookup is one key comparison and
+    // hashing is left for series that moved or are new.
+    last_order: Vec<u32>,
+    order: Vec<u32>,
     cycle: u64,
     last_sweep: Option<SystemTime>,
 }
@@ -211,7 +201,10 @@ impl<M: Clone> DeltaTracker<M> {
     pub fn new(config: TrackerConfig) -> Self {
         DeltaTracker {
             config,
-            entries: HashMap::new(),
+            slots: Vec::new(),
+            index: HashMap::default(),
+            last_order: Vec::new(),
+            order: Vec::new(),
             cycle: 0,
             last_sweep: None,
         }
@@ -224,12 +217,12 @@ impl<M: Clone> DeltaTracker<M> {
 
     /// Number of series with state (live or waiting out their staleness).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.slots.len()
     }
 
     /// True when no series has state.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.slots.is_empty()
     }
 
     /// Feeds one successful snapshot taken at `now`; appends one `Tracked` per accepted
@@ -253,7 +246,10 @@ impl<M: Clone> DeltaTracker<M> {
         let cycle = self.cycle;
         let initial = self.config.initial;
         let mut stats = CycleStats::default();
-        for sample in samples {
+        let before = out.len();
+        let mut order = std::mem::take(&mut self.order);
+        order.clear();
+        for (position, sample) in samples.into_iter().enumerate() {
             let kind = kind_of(&sample.value);
             let Sample {
                 key,
@@ -261,45 +257,51 @@ impl<M: Clone> DeltaTracker<M> {
                 unit,
                 description,
             } = sample;
-            let vacant = match self.entries.entry(key) {
-                MapEntry::Occupied(mut occupied) => {
-                    let entry = occupied.get_mut();
-                    if entry.seen_in == cycle {
-                        stats.rejected[RejectReason::Duplicate as usize] += 1;
-                        continue;
-                    }
-                    if entry.kind == kind {
-                        entry.seen_in = cycle;
-                        entry.last_seen = now;
-                        if let Some(value) = advance(&mut entry.state, value, &mut stats) {
-                            out.push(Tracked {
-                                meta: entry.meta.clone(),
-                                start: entry.start,
-                                value,
-                            });
-                        }
-                        continue;
-                    }
-                    // A kind change makes a new series under the same key.
-                    Slot::Replace(occupied)
-                }
-                MapEntry::Vacant(vacant) => Slot::New(vacant),
+            let found = match self.last_order.get(position) {
+                Some(&i) if i != NO_SLOT && self.slots[i as usize].key == key => Some(i),
+                _ => self.index.get(&key).copied(),
             };
-            let (state, emitted) = match first_sighting(&value, initial) {
-                Ok(v) => v,
-                Err(reason) => {
-                    stats.rejected[reason as usize] += 1;
+            if let Some(i) = found {
+                let entry = &mut self.slots[i as usize].entry;
+                if entry.seen_in == cycle {
+                    stats.rejected[RejectReason::Duplicate as usize] += 1;
+                    order.push(NO_SLOT);
                     continue;
                 }
-            };
-            let info = SeriesInfo {
-                key: vacant.key(),
-                kind,
-                unit: unit.as_deref(),
-                description: description.as_deref(),
-            };
-            let Some(meta) = attach(&info) else {
-                stats.declined += 1;
+                if entry.kind == kind {
+                    entry.seen_in = cycle;
+                    entry.last_seen = now;
+                    order.push(i);
+                    if let Some(value) = advance(&mut entry.state, value, &mut stats) {
+                        out.push(Tracked {
+                            meta: entry.meta.clone(),
+                            start: entry.start,
+                            value,
+                        });
+                    }
+                    continue;
+                }
+                // A kind change makes a new series under the same key: fall through to
+                // the first-sighting rules, replacing this slot's entry.
+            }
+            let first = first_sighting(&value, initial).map_err(|reason| {
+                stats.rejected[reason as usize] += 1;
+            });
+            let meta = first.as_ref().ok().and_then(|_| {
+                let info = SeriesInfo {
+                    key: &key,
+                    kind,
+                    unit: unit.as_deref(),
+                    description: description.as_deref(),
+                };
+                let meta = attach(&info);
+                if meta.is_none() {
+                    stats.declined += 1;
+                }
+                meta
+            });
+            let (Ok((state, emitted)), Some(meta)) = (first, meta) else {
+                order.push(NO_SLOT);
                 continue;
             };
             stats.new_series += 1;
@@ -308,16 +310,30 @@ impl<M: Clone> DeltaTracker<M> {
                 start: now,
                 value: emitted,
             });
-            vacant.put(Entry {
+            let entry = Entry {
                 meta,
                 kind,
                 start: now,
                 last_seen: now,
                 seen_in: cycle,
                 state,
-            });
+            };
+            let i = match found {
+                Some(i) => {
+                    self.slots[i as usize].entry = entry;
+                    i
+                }
+                None => {
+                    let i = self.slots.len() as u32;
+                    self.index.insert(key.clone(), i);
+                    self.slots.push(Slot { key, entry });
+                    i
+                }
+            };
+            order.push(i);
         }
-        stats.emitted = out.len();
+        self.order = std::mem::replace(&mut self.last_order, order);
+        stats.emitted = out.len() - before;
         stats
     }
 
@@ -335,10 +351,26 @@ impl<M: Clone> DeltaTracker<M> {
             return 0;
         }
         self.last_sweep = Some(now);
-        let before = self.entries.len();
-        self.entries
-            .retain(|_, e| now.duration_since(e.last_seen).unwrap_or_default() <= max);
-        before - self.entries.len()
+        let stale = |e: &Entry<M>| now.duration_since(e.last_seen).unwrap_or_default() > max;
+        let mut removed = 0;
+        let mut i = 0;
+        while i < self.slots.len() {
+            if !stale(&self.slots[i].entry) {
+                i += 1;
+                continue;
+            }
+            let gone = self.slots.swap_remove(i);
+            self.index.remove(&gone.key);
+            if let Some(moved) = self.slots.get(i) {
+                self.index.insert(moved.key.clone(), i as u32);
+            }
+            removed += 1;
+        }
+        if removed > 0 {
+            // Slot positions changed: the next snapshot is matched by hashing.
+            self.last_order.clear();
+        }
+        removed
     }
 }
 
