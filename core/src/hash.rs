@@ -90,7 +90,7 @@ mod tests {
             "records_written".to_string(),
             vec![("a".to_string(), "2".to_string())],
         );
-        assert_eq!(s.hash_one(&a), s.hash_one(&a.clone()));
+        assert_eq!(s.hash_one(&a), s.hash_one(a.clone()));
         assert_ne!(s.hash_one(&a), s.hash_one(&b));
         // Moving bytes between adjacent strings changes the hash (length prefixes count).
         assert_ne!(s.hash_one(("ab", "c")), s.hash_one(("a", "bc")));
