@@ -70,7 +70,12 @@ impl SourceRuntime {
             static_labels,
             max_series: config.max_series,
             samples: Vec::new(),
-            counters: SourceCounters::default(),
+            // Every tracker reason starts at 0, so dashboards and alerts see a series (and
+            // its first increase) instead of "no data".
+            counters: SourceCounters {
+                rejected: RejectReason::ALL.iter().map(|r| (r.as_str(), 0)).collect(),
+                ..SourceCounters::default()
+            },
             status: SourceStatus {
                 name: config.name.clone(),
                 kind: config.kind.to_string(),
@@ -188,9 +193,7 @@ impl SourceRuntime {
             ("kind_conflict", conflict),
             ("label_value_too_long", norm.label_too_long),
         ] {
-            if n > 0 {
-                c.dropped.insert(reason, n);
-            }
+            c.dropped.insert(reason, n);
         }
     }
 }
