@@ -178,7 +178,7 @@ OVERVIEW = dashboard(
         panel("Snapshot duration", "How long each source's last snapshot took (its timeout bounds it).", "s",
               [(f"snapbridge_source_snapshot_duration_seconds{sel()}", "{{source}}")]),
         panel("Counter resets", "Source counter resets (restarts, reset()) that snapbridge absorbed, per interval.", "short",
-              [(f"sum by (source) (increase(snapbridge_counter_resets_total{sel()}[$__rate_interval]))", "{{source}}")]),
+              [(f"sum by (source) (increase(snapbridge_source_resets_total{sel()}[$__rate_interval]))", "{{source}}")]),
         panel("Rejected values by reason", "Values refused per second: NaN, negative or infinite counters, bad histograms, duplicates, non-numeric values.", "short",
               [(rate("snapbridge_rejected_values_total", by="source, reason"), "{{source}} {{reason}}")]),
         panel("Dropped series by reason", "Series dropped in the last cycle: over the series limit, kind conflicts, oversized labels.", "short",

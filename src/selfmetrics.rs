@@ -166,7 +166,7 @@ impl SelfMetrics {
                 "Snapshots that failed or timed out",
             );
             add(
-                tag(Sample::counter("snapbridge_counter_resets", c.resets)),
+                tag(Sample::counter("snapbridge_source_resets", c.resets)),
                 "Counter and histogram resets detected in the source",
             );
             add(

@@ -43,7 +43,7 @@ fn stress_snapshot() -> Snapshot {
         .with_label("operation_type", "db_query"),
     );
     s.push(Sample::histogram(
-        "bare_histogram",
+        "bare_latency",
         Histogram::from_observations(vec![1.0], &[0.5]),
     ));
     s

@@ -94,7 +94,7 @@ fn prometheus_stores_exact_totals_across_two_resets() {
     );
     // snapbridge counted the two resets of each of the two counters.
     prom.wait_value(
-        "snapbridge_counter_resets_total{source=\"scripted\"}",
+        "snapbridge_source_resets_total{source=\"scripted\"}",
         4.0,
         Duration::from_secs(10),
     );

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: installs the real peers the tests need (once, cached), then
+# formatting, lints and every test. CI runs exactly this (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "peers (scripts/peers.sh)"
+scripts/peers.sh
+# shellcheck disable=SC1091
+source "${SNAPBRIDGE_PEERS_DIR:-$HOME/.cache/snapbridge-peers}/env.sh"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test --workspace"
+cargo test --workspace "$@"
