@@ -16,35 +16,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+
+mod common;
+use common::synthetic;
 use snapbridge::config::{Config, SourceConfig};
-use snapbridge::core::{Sample, Snapshot};
+use snapbridge::core::Snapshot;
 use snapbridge::pipeline::Pipeline;
 use snapbridge::sinks::prometheus::render::{Format, render};
 use snapbridge::sinks::prometheus::{Endpoint, serve};
-
-/// N series over 50 names with 3 labels each; even names counters, odd names gauges.
-fn synthetic(n: usize, step: u64) -> Snapshot {
-    let mut snap = Snapshot::with_capacity(n);
-    for i in 0..n {
-        let name = i % 50;
-        let series = i / 50;
-        let sample = if name % 2 == 0 {
-            Sample::counter(format!("metric_{name}_ops"), step * 10 + series as u64)
-        } else {
-            Sample::gauge(
-                format!("metric_{name}_level"),
-                (series as f64) * 0.5 + step as f64,
-            )
-        };
-        snap.push(
-            sample
-                .with_label("region", format!("region-{}", series % 7))
-                .with_label("instance", format!("host-{}", series % 101))
-                .with_label("shard", format!("{series}")),
-        );
-    }
-    snap
-}
 
 fn pipeline() -> Pipeline {
     let config = Config::parse("interval = \"10s\"\n", "bench").expect("bench config");
