@@ -62,57 +62,53 @@ fn escape_into(out: &mut Vec<u8>, s: &str, quote: bool) {
 }
 
 /// Renders a whole view. `capacity` is a size hint (the previous body's length).
+///
+/// Families must come out grouped, but points arrive in source order (families
+/// interleaved). Rather than sort the points (random reads over the whole view, which at
+/// 100k series is memory-bound), each point's lines go to its family's own buffer while the
+/// points, and their metas allocated in the same order, are read front to back; the buffers
+/// are then joined in name order behind their headers.
 pub fn render(view: &View, format: Format, capacity: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(capacity);
-    for (family, points) in group_by_family(view) {
-        write_header(&mut out, family, format);
-        for point in points {
-            write_point(&mut out, family, point, format);
-        }
-    }
-    if format == Format::OpenMetrics {
-        out.extend_from_slice(b"# EOF\n");
-    }
-    out
-}
-
-/// Points grouped by family, families in exposed-name order, points in view order within
-/// a family. A counting sort: O(points + families), no per-point hashing.
-fn group_by_family(view: &View) -> impl Iterator<Item = (&Family, impl Iterator<Item = &Point>)> {
-    let slots = view
-        .families
+    let families = &view.families;
+    let slots = families
         .iter()
         .map(|f| f.id as usize + 1)
         .max()
         .unwrap_or(0);
     // rank[id] = position of the family in name order.
-    let mut rank = vec![0u32; slots];
-    for (pos, f) in view.families.iter().enumerate() {
+    let mut rank = vec![u32::MAX; slots];
+    for (pos, f) in families.iter().enumerate() {
         rank[f.id as usize] = pos as u32;
     }
-    let mut starts = vec![0u32; view.families.len() + 1];
-    for p in &view.points {
-        starts[rank[p.meta.family.id as usize] as usize + 1] += 1;
-    }
-    for i in 1..starts.len() {
-        starts[i] += starts[i - 1];
-    }
-    let mut next = starts.clone();
-    let mut order = vec![0u32; view.points.len()];
-    for (i, p) in view.points.iter().enumerate() {
-        let r = rank[p.meta.family.id as usize] as usize;
-        order[next[r] as usize] = i as u32;
-        next[r] += 1;
-    }
-    (0..view.families.len()).filter_map(move |pos| {
-        let (a, b) = (starts[pos] as usize, starts[pos + 1] as usize);
-        if a == b {
-            return None;
+    let per_family = capacity / families.len().max(1) + 64;
+    let mut bufs: Vec<Vec<u8>> = Vec::with_capacity(families.len());
+    for point in &view.points {
+        let family = &point.meta.family;
+        let Some(&r) = rank.get(family.id as usize).filter(|&&r| r != u32::MAX) else {
+            continue; // a family the view does not list: never built by the pipeline
+        };
+        let r = r as usize;
+        if bufs.len() <= r {
+            bufs.resize_with(families.len(), Vec::new);
         }
-        let idx: Vec<u32> = order[a..b].to_vec();
-        let points = idx.into_iter().map(|i| &view.points[i as usize]);
-        Some((&*view.families[pos], points))
-    })
+        let buf = &mut bufs[r];
+        if buf.capacity() == 0 {
+            buf.reserve(per_family);
+        }
+        write_point(buf, family, point, format);
+    }
+    let mut out = Vec::with_capacity(capacity.max(bufs.iter().map(Vec::len).sum::<usize>() + 4096));
+    for (family, buf) in families.iter().zip(&bufs) {
+        if buf.is_empty() {
+            continue;
+        }
+        write_header(&mut out, family, format);
+        out.extend_from_slice(buf);
+    }
+    if format == Format::OpenMetrics {
+        out.extend_from_slice(b"# EOF\n");
+    }
+    out
 }
 
 fn write_header(out: &mut Vec<u8>, family: &Family, format: Format) {
