@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use snapbridge_core::{Number, TrackedValue};
 
 use crate::config::Config;
+use crate::config::otlp::Protocol;
 use crate::pipeline::Pipeline;
+use crate::sinks::otlp::{OtlpSink, Settings};
 use crate::sinks::prometheus::render::{self, Format};
 use crate::sinks::prometheus::{Endpoint, serve};
 
@@ -23,6 +25,12 @@ pub struct Cli {
     /// Override `[prometheus] listen` (e.g. 127.0.0.1:9464).
     #[arg(long, global = true)]
     pub listen: Option<SocketAddr>,
+    /// Push over OTLP to this endpoint (overrides `[otlp] endpoint`; enables the sink).
+    #[arg(long, global = true)]
+    pub otlp_endpoint: Option<String>,
+    /// OTLP protocol: grpc or http/protobuf (overrides `[otlp] protocol`).
+    #[arg(long, global = true, value_parser = ["grpc", "http/protobuf"])]
+    pub otlp_protocol: Option<String>,
     /// What to do (default: run).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -69,6 +77,17 @@ pub fn main() -> ExitCode {
     if let Some(listen) = cli.listen {
         config.prometheus.listen = listen;
     }
+    if cli.otlp_endpoint.is_some() || cli.otlp_protocol.is_some() {
+        let otlp = config.otlp.get_or_insert_with(Default::default);
+        if let Some(endpoint) = &cli.otlp_endpoint {
+            otlp.endpoint = Some(endpoint.clone());
+        }
+        otlp.protocol = match cli.otlp_protocol.as_deref() {
+            Some("grpc") => Some(Protocol::Grpc),
+            Some(_) => Some(Protocol::HttpProtobuf),
+            None => otlp.protocol,
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -113,6 +132,19 @@ async fn run(config: Config, embedded: bool) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {listen} ([prometheus] listen): {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let otlp = Settings::resolve(
+        config.otlp.as_ref(),
+        |k| std::env::var(k).ok(),
+        &instance_id(bound),
+    )?;
+    let otlp = match otlp {
+        Some(settings) => Some(OtlpSink::spawn(
+            settings,
+            pipeline.subscribe(),
+            pipeline.telemetry(),
+        )?),
+        None => None,
+    };
     let endpoint = Endpoint {
         views: pipeline.views(),
         telemetry: pipeline.telemetry(),
@@ -128,13 +160,28 @@ async fn run(config: Config, embedded: bool) -> Result<(), String> {
         println!("snapbridge: no --config given, running the embedded demo source");
     }
     println!("snapbridge serving http://{bound}/metrics (status page: http://{bound}/)");
-    pipeline
-        .run(shutdown_signal(), config.shutdown_timeout.0)
-        .await;
+    let shutdown_timeout = config.shutdown_timeout.0;
+    pipeline.run(shutdown_signal(), shutdown_timeout).await;
+    if let Some(sink) = otlp {
+        // The last pull and this flush are each bounded by `shutdown_timeout`.
+        sink.flush_and_stop(shutdown_timeout).await;
+    }
     let _ = stop_tx.send(true);
     let _ = server.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A stable identity for this instance: the host name and the port it serves on, so
+/// several snapbridges feeding one backend never collide (`service.instance.id`).
+fn instance_id(listen: SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", listen.port())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

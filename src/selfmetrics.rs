@@ -4,7 +4,8 @@
 //! its own, so its counters get exact deltas and stable start times like any other series.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use snapbridge_core::{DeltaTracker, Sample, SeriesInfo, TrackerConfig};
@@ -18,8 +19,40 @@ use crate::view::{Point, SeriesMeta};
 pub struct Telemetry {
     /// `/metrics` responses served.
     pub scrapes: AtomicU64,
-    /// Requests refused (bad path, method, size).
+    /// Requests refused (bad path, method, size, credentials).
     pub http_errors: AtomicU64,
+    /// Time to answer the last `/metrics` request, in nanoseconds.
+    pub scrape_nanos: AtomicU64,
+    /// The OTLP sink.
+    pub otlp: SinkStats,
+}
+
+/// What a push sink reports.
+#[derive(Debug, Default)]
+pub struct SinkStats {
+    /// True when the sink is configured.
+    pub enabled: AtomicBool,
+    /// Exports accepted by the receiver.
+    pub exports: AtomicU64,
+    /// Exports that failed after their retries.
+    pub errors: AtomicU64,
+    /// Duration of the last export (retries included), in nanoseconds.
+    pub last_duration_nanos: AtomicU64,
+    last: Mutex<Option<(SystemTime, Result<u64, String>)>>,
+}
+
+impl SinkStats {
+    /// Records the outcome of an export: the cycle exported, or the error (one line).
+    pub fn set_last_result(&self, result: Result<u64, String>) {
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some((SystemTime::now(), result));
+        }
+    }
+
+    /// When the last export ended and how.
+    pub fn last_result(&self) -> Option<(SystemTime, Result<u64, String>)> {
+        self.last.lock().ok().and_then(|l| l.clone())
+    }
 }
 
 /// What the pipeline knows about its last cycle.
@@ -106,20 +139,38 @@ impl SelfMetrics {
             Sample::gauge("snapbridge_series", figures.series as f64),
             "Series published in the previous cycle, self-metrics included",
         );
-        add(
-            Sample::counter(
-                "snapbridge_scrapes",
-                telemetry.scrapes.load(Ordering::Relaxed),
-            ),
-            "Responses served on /metrics",
-        );
-        add(
-            Sample::counter(
-                "snapbridge_http_errors",
-                telemetry.http_errors.load(Ordering::Relaxed),
-            ),
-            "HTTP requests refused by the endpoint",
-        );
+        let nanos = |a: &AtomicU64| Duration::from_nanos(a.load(Ordering::Relaxed)).as_secs_f64();
+        let mut sinks = vec![(
+            "prometheus",
+            telemetry.scrapes.load(Ordering::Relaxed),
+            telemetry.http_errors.load(Ordering::Relaxed),
+            nanos(&telemetry.scrape_nanos),
+        )];
+        let otlp = &telemetry.otlp;
+        if otlp.enabled.load(Ordering::Relaxed) {
+            sinks.push((
+                "otlp",
+                otlp.exports.load(Ordering::Relaxed),
+                otlp.errors.load(Ordering::Relaxed),
+                nanos(&otlp.last_duration_nanos),
+            ));
+        }
+        for (sink, exports, errors, duration) in sinks {
+            add(
+                Sample::counter("snapbridge_exports", exports).with_label("sink", sink),
+                "Exports that succeeded: OTLP requests accepted, /metrics responses served",
+            );
+            add(
+                Sample::counter("snapbridge_export_errors", errors).with_label("sink", sink),
+                "Exports that failed: OTLP requests after their retries, refused HTTP requests",
+            );
+            add(
+                Sample::gauge("snapbridge_export_duration", duration)
+                    .with_unit("s")
+                    .with_label("sink", sink),
+                "Duration of the last export (OTLP: retries included; prometheus: one response)",
+            );
+        }
         for s in sources {
             let st = &s.status;
             let c = &s.counters;

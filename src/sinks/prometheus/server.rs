@@ -73,6 +73,7 @@ pub async fn serve(
 }
 
 fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let started = std::time::Instant::now();
     let head = req.method() == Method::HEAD;
     if req.method() != Method::GET && !head {
         endpoint
@@ -82,11 +83,19 @@ fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> 
         return plain(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
     }
     let mut response = match req.uri().path() {
-        "/metrics" => metrics(endpoint, &req),
+        "/metrics" => {
+            let r = metrics(endpoint, &req);
+            let nanos = started.elapsed().as_nanos() as u64;
+            endpoint
+                .telemetry
+                .scrape_nanos
+                .store(nanos, Ordering::Relaxed);
+            r
+        }
         "/healthz" => health(endpoint),
         "/" => {
             let view = endpoint.views.load_full();
-            let html = status_page::render(&view);
+            let html = status_page::render(&view, &endpoint.telemetry);
             let mut r = Response::new(Full::new(Bytes::from(html)));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,

@@ -3,6 +3,9 @@
 use std::fmt::Write;
 use std::time::SystemTime;
 
+use std::sync::atomic::Ordering;
+
+use crate::selfmetrics::Telemetry;
 use crate::view::View;
 
 fn esc(s: &str) -> String {
@@ -30,8 +33,8 @@ fn ago(t: Option<SystemTime>, now: SystemTime) -> String {
     }
 }
 
-/// Renders the page for `view`.
-pub fn render(view: &View) -> String {
+/// Renders the page for `view`, with the sinks' state from `telemetry`.
+pub fn render(view: &View, telemetry: &Telemetry) -> String {
     let now = SystemTime::now();
     let mut h = String::with_capacity(4096);
     h.push_str(concat!(
@@ -64,6 +67,27 @@ pub fn render(view: &View) -> String {
                 .as_deref()
                 .or(s.last_warning.as_deref())
                 .unwrap_or("")),
+        );
+    }
+    h.push_str("</table><h2>Sinks</h2><table><tr><th>sink</th><th>exports</th><th>errors</th><th>last result</th></tr>");
+    let _ = write!(
+        h,
+        "<tr><td>prometheus /metrics</td><td>{}</td><td>{}</td><td>scraped by whoever asks</td></tr>",
+        telemetry.scrapes.load(Ordering::Relaxed),
+        telemetry.http_errors.load(Ordering::Relaxed)
+    );
+    let otlp = &telemetry.otlp;
+    if otlp.enabled.load(Ordering::Relaxed) {
+        let last = match otlp.last_result() {
+            None => "no export yet".to_string(),
+            Some((at, Ok(cycle))) => format!("ok: cycle {cycle}, {}", ago(Some(at), now)),
+            Some((at, Err(e))) => format!("FAILED {}: {}", ago(Some(at), now), esc(&e)),
+        };
+        let _ = write!(
+            h,
+            "<tr><td>otlp</td><td>{}</td><td>{}</td><td>{last}</td></tr>",
+            otlp.exports.load(Ordering::Relaxed),
+            otlp.errors.load(Ordering::Relaxed)
         );
     }
     h.push_str("</table></body></html>\n");

@@ -1,0 +1,311 @@
+//! The OTLP settings in force: the `[otlp]` section over the standard environment
+//! variables over the defaults, resolved once at start.
+
+use std::time::Duration;
+
+use crate::config::otlp::{Compression, OtlpConfig, Protocol, Temporality};
+
+/// Resolved OTLP settings.
+#[derive(Clone)]
+pub struct Settings {
+    /// Full URL: for HTTP it ends in `/v1/metrics`; for gRPC it is the server's URI.
+    pub url: String,
+    /// Transport.
+    pub protocol: Protocol,
+    /// Cumulative or delta.
+    pub temporality: Temporality,
+    /// Extra request headers (secrets: never logged).
+    pub headers: Vec<(String, String)>,
+    /// Timeout of one request.
+    pub timeout: Duration,
+    /// Body compression.
+    pub compression: Compression,
+    /// Resource attributes, sorted by key.
+    pub resource: Vec<(String, String)>,
+    /// Attempts per export.
+    pub max_attempts: u32,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("url", &self.url)
+            .field("protocol", &self.protocol)
+            .field("temporality", &self.temporality)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("timeout", &self.timeout)
+            .field("compression", &self.compression)
+            .field("resource", &self.resource)
+            .finish()
+    }
+}
+
+/// Decodes `%XX` escapes, as the OTel spec asks for header and resource values.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(hi << 4 | lo);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parses the W3C-baggage-like `k=v,k2=v2` lists of `OTEL_EXPORTER_OTLP_HEADERS` and
+/// `OTEL_RESOURCE_ATTRIBUTES`; malformed members are skipped.
+pub fn parse_pairs(list: &str) -> Vec<(String, String)> {
+    list.split(',')
+        .filter_map(|member| {
+            let (k, v) = member.split_once('=')?;
+            let k = percent_decode(k.trim());
+            (!k.is_empty()).then(|| (k, percent_decode(v.trim())))
+        })
+        .collect()
+}
+
+fn set(pairs: &mut Vec<(String, String)>, key: &str, value: String) {
+    match pairs.iter_mut().find(|(k, _)| k == key) {
+        Some(pair) => pair.1 = value,
+        None => pairs.push((key.to_string(), value)),
+    }
+}
+
+impl Settings {
+    /// Resolves the settings from the `[otlp]` section and the environment (`env` looks a
+    /// variable up); `None` when OTLP is not configured anywhere.
+    pub fn resolve(
+        config: Option<&OtlpConfig>,
+        env: impl Fn(&str) -> Option<String>,
+        instance_id: &str,
+    ) -> Result<Option<Settings>, String> {
+        let var = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| env(n).filter(|v| !v.trim().is_empty()))
+        };
+        let signal_endpoint = var(&["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]);
+        let base_endpoint = var(&["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        if config.is_none() && signal_endpoint.is_none() && base_endpoint.is_none() {
+            return Ok(None);
+        }
+        let empty = OtlpConfig::default();
+        let config = config.unwrap_or(&empty);
+        let protocol = match config.protocol {
+            Some(p) => p,
+            None => match var(&[
+                "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+                "OTEL_EXPORTER_OTLP_PROTOCOL",
+            ])
+            .as_deref()
+            .map(str::trim)
+            {
+                None | Some("http/protobuf") => Protocol::HttpProtobuf,
+                Some("grpc") => Protocol::Grpc,
+                Some(other) => {
+                    return Err(format!(
+                        "OTEL_EXPORTER_OTLP_PROTOCOL={other:?} is not supported: use \"grpc\" or \"http/protobuf\""
+                    ));
+                }
+            },
+        };
+        let default_base = match protocol {
+            Protocol::Grpc => "http://localhost:4317",
+            Protocol::HttpProtobuf => "http://localhost:4318",
+        };
+        // The signal-specific variable is a full URL, used as it is; a base gets the path.
+        let url = match (&config.endpoint, signal_endpoint, base_endpoint) {
+            (Some(base), _, _) => with_path(base, protocol),
+            (None, Some(full), _) => full.trim().to_string(),
+            (None, None, Some(base)) => with_path(&base, protocol),
+            (None, None, None) => with_path(default_base, protocol),
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!(
+                "OTLP endpoint {url:?} must start with http:// or https://"
+            ));
+        }
+        let mut headers = var(&[
+            "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+        ])
+        .map(|h| parse_pairs(&h))
+        .unwrap_or_default();
+        if let Some(h) = &config.headers {
+            for (k, v) in &h.0 {
+                set(&mut headers, k, v.clone());
+            }
+        }
+        let timeout = match config.timeout {
+            Some(d) => d.0,
+            None => var(&[
+                "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+                "OTEL_EXPORTER_OTLP_TIMEOUT",
+            ])
+            .and_then(|ms| ms.trim().parse::<u64>().ok())
+            .map(Duration::from_millis)
+            .unwrap_or(Duration::from_secs(10)),
+        };
+        let compression = match config.compression {
+            Some(c) => c,
+            None => match var(&[
+                "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+                "OTEL_EXPORTER_OTLP_COMPRESSION",
+            ])
+            .as_deref()
+            .map(str::trim)
+            {
+                Some("gzip") => Compression::Gzip,
+                _ => Compression::None,
+            },
+        };
+        let temporality = match config.temporality {
+            Some(t) => t,
+            None => match var(&["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"])
+                .map(|t| t.trim().to_ascii_lowercase())
+                .as_deref()
+            {
+                Some("delta") => Temporality::Delta,
+                _ => Temporality::Cumulative,
+            },
+        };
+        let mut resource = vec![
+            ("service.name".to_string(), "snapbridge".to_string()),
+            ("service.instance.id".to_string(), instance_id.to_string()),
+            ("telemetry.sdk.name".to_string(), "snapbridge".to_string()),
+            ("telemetry.sdk.language".to_string(), "rust".to_string()),
+            (
+                "telemetry.sdk.version".to_string(),
+                env!("CARGO_PKG_VERSION").to_string(),
+            ),
+        ];
+        if let Some(attrs) = var(&["OTEL_RESOURCE_ATTRIBUTES"]) {
+            for (k, v) in parse_pairs(&attrs) {
+                set(&mut resource, &k, v);
+            }
+        }
+        if let Some(name) = var(&["OTEL_SERVICE_NAME"]) {
+            set(&mut resource, "service.name", name.trim().to_string());
+        }
+        for (k, v) in &config.resource {
+            set(&mut resource, k, v.clone());
+        }
+        resource.sort();
+        Ok(Some(Settings {
+            url,
+            protocol,
+            temporality,
+            headers,
+            timeout,
+            compression,
+            resource,
+            max_attempts: config.max_attempts.unwrap_or(3).max(1),
+        }))
+    }
+}
+
+fn with_path(base: &str, protocol: Protocol) -> String {
+    let base = base.trim().trim_end_matches('/');
+    match protocol {
+        Protocol::Grpc => base.to_string(),
+        Protocol::HttpProtobuf => format!("{base}/v1/metrics"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn off_unless_configured_somewhere() {
+        assert!(Settings::resolve(None, env(&[]), "i").unwrap().is_none());
+    }
+
+    #[test]
+    fn environment_variables_work_and_the_file_wins() {
+        let vars = env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=s%3Dcret,x=1"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment=prod,service.name=from-attrs",
+            ),
+            ("OTEL_SERVICE_NAME", "from-env"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+        ]);
+        let s = Settings::resolve(None, &vars, "host:9464")
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.url, "http://collector:4318/v1/metrics");
+        assert_eq!(s.protocol, Protocol::HttpProtobuf);
+        assert_eq!(
+            s.headers,
+            vec![
+                ("api-key".into(), "s=cret".into()),
+                ("x".into(), "1".into())
+            ]
+        );
+        assert_eq!(s.timeout, Duration::from_millis(2500));
+        assert_eq!(s.compression, Compression::Gzip);
+        let res: HashMap<_, _> = s.resource.iter().cloned().collect();
+        assert_eq!(res["service.name"], "from-env");
+        assert_eq!(res["deployment.environment"], "prod");
+        assert_eq!(res["service.instance.id"], "host:9464");
+        assert!(
+            !format!("{s:?}").contains("s=cret"),
+            "headers are never printed"
+        );
+
+        let file = OtlpConfig {
+            endpoint: Some("http://file:4317".into()),
+            protocol: Some(Protocol::Grpc),
+            resource: [("service.name".to_string(), "from-file".to_string())].into(),
+            ..OtlpConfig::default()
+        };
+        let s = Settings::resolve(Some(&file), &vars, "i").unwrap().unwrap();
+        assert_eq!(s.url, "http://file:4317");
+        let res: HashMap<_, _> = s.resource.iter().cloned().collect();
+        assert_eq!(res["service.name"], "from-file");
+    }
+
+    #[test]
+    fn the_signal_endpoint_is_used_as_it_is() {
+        let vars = env(&[(
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            "http://vm:8428/opentelemetry/v1/metrics",
+        )]);
+        let s = Settings::resolve(None, vars, "i").unwrap().unwrap();
+        assert_eq!(s.url, "http://vm:8428/opentelemetry/v1/metrics");
+        let bad = env(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://x"),
+        ]);
+        assert!(
+            Settings::resolve(None, bad, "i")
+                .unwrap_err()
+                .contains("http/json")
+        );
+    }
+}
