@@ -2,6 +2,7 @@
 //! ports, processes stopped by PID, and an in-process snapbridge driven cycle by cycle.
 #![allow(dead_code)]
 
+pub mod otlp;
 pub mod prom;
 
 use std::io::Write;
@@ -247,6 +248,7 @@ pub struct Bridge {
     pub pipeline: Pipeline,
     pub addr: SocketAddr,
     pub telemetry: Arc<Telemetry>,
+    pub otlp: Option<snapbridge::sinks::otlp::OtlpSink>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -278,7 +280,21 @@ impl Bridge {
             let _ = rx.await;
         }));
         let telemetry = pipeline.telemetry();
+        // Only the test's config counts: the environment of the test run is ignored.
+        let otlp =
+            snapbridge::sinks::otlp::Settings::resolve(config.otlp.as_ref(), |_| None, "test")
+                .expect("otlp settings")
+                .map(|settings| {
+                    let _guard = runtime.enter();
+                    snapbridge::sinks::otlp::OtlpSink::spawn(
+                        settings,
+                        pipeline.subscribe(),
+                        telemetry.clone(),
+                    )
+                    .expect("otlp sink")
+                });
         Bridge {
+            otlp,
             runtime,
             pipeline,
             addr,

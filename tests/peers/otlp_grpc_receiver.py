@@ -31,7 +31,10 @@ class Receiver(metrics_service_pb2_grpc.MetricsServiceServicer):
             time.sleep(self.delay)
         if self.fail_code:
             context.abort(getattr(grpc.StatusCode, self.fail_code), "refused by the test receiver")
-        line = json.dumps(json_format.MessageToDict(request))
+        record = json_format.MessageToDict(request)
+        # Request headers (gRPC metadata), so tests can check they arrived.
+        record["_metadata"] = {k: v for k, v in context.invocation_metadata()}
+        line = json.dumps(record)
         with self.lock:
             self.out.write(line + "\n")
             self.out.flush()

@@ -95,7 +95,7 @@ pub fn render(view: &View, format: Format, capacity: usize) -> Vec<u8> {
         if buf.capacity() == 0 {
             buf.reserve(per_family);
         }
-        write_point(buf, family, point, format);
+        write_point(buf, family, point);
     }
     let mut out = Vec::with_capacity(capacity.max(bufs.iter().map(Vec::len).sum::<usize>() + 4096));
     for (family, buf) in families.iter().zip(&bufs) {
@@ -159,7 +159,7 @@ fn openmetrics_unit(family: &Family) -> Option<String> {
         .then_some(main)
 }
 
-fn write_point(out: &mut Vec<u8>, family: &Family, point: &Point, format: Format) {
+fn write_point(out: &mut Vec<u8>, family: &Family, point: &Point) {
     let labels = point.meta.rendered_labels.as_bytes();
     match (&point.value, family.kind) {
         (TrackedValue::Counter { total, .. }, Kind::Counter) => {
@@ -173,7 +173,7 @@ fn write_point(out: &mut Vec<u8>, family: &Family, point: &Point, format: Format
             write_f64(out, *v);
         }
         (TrackedValue::Histogram { total, .. }, _) => {
-            write_histogram(out, family.exposed.as_bytes(), labels, total, format);
+            write_histogram(out, family.exposed.as_bytes(), labels, total);
         }
         // A point whose value does not match its family's kind is never built (the
         // pipeline registers families by kind); skip rather than write a wrong line.
@@ -182,16 +182,12 @@ fn write_point(out: &mut Vec<u8>, family: &Family, point: &Point, format: Format
     out.push(b'\n');
 }
 
-fn write_histogram(out: &mut Vec<u8>, name: &[u8], labels: &[u8], h: &Histogram, format: Format) {
-    let mut le = ryu::Buffer::new();
+fn write_histogram(out: &mut Vec<u8>, name: &[u8], labels: &[u8], h: &Histogram) {
+    let mut le = String::new();
     for (bound, count) in h.bounds.iter().zip(&h.counts) {
-        let mut text = le.format(*bound);
-        if format == Format::Text {
-            // The text format's clients (Go, the `prometheus` crate) write `le="1"`;
-            // OpenMetrics requires the canonical float `le="1.0"`.
-            text = text.strip_suffix(".0").unwrap_or(text);
-        }
-        write_sample(out, name, b"_bucket", labels, Some(text.as_bytes()));
+        le.clear();
+        go_float(&mut le, *bound);
+        write_sample(out, name, b"_bucket", labels, Some(le.as_bytes()));
         write_u64(out, *count);
         out.push(b'\n');
     }
@@ -203,6 +199,75 @@ fn write_histogram(out: &mut Vec<u8>, name: &[u8], labels: &[u8], h: &Histogram,
     out.push(b'\n');
     write_sample(out, name, b"_count", labels, None);
     write_u64(out, h.count);
+}
+
+/// Formats a bucket bound as Go's `strconv.FormatFloat(v, 'g', -1, 64)` does (`1`, `0.25`,
+/// `1e+06`): the form Go clients write and OTLP receivers such as VictoriaMetrics give the
+/// `le` label, so a bucket series is the same whether it was scraped or pushed. Both text
+/// parsers accept it.
+pub fn go_float(out: &mut String, v: f64) {
+    if !v.is_finite() {
+        out.push_str(if v.is_nan() {
+            "NaN"
+        } else if v > 0.0 {
+            "+Inf"
+        } else {
+            "-Inf"
+        });
+        return;
+    }
+    if v == 0.0 {
+        out.push('0');
+        return;
+    }
+    if v < 0.0 {
+        out.push('-');
+    }
+    // Shortest round-trip digits and the decimal point position, from ryu's output.
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(v.abs());
+    let (mantissa, exp10) = match text.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (text, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all: String = format!("{int_part}{frac_part}");
+    let lead = all.len() - all.trim_start_matches('0').len();
+    let digits = all.trim_start_matches('0').trim_end_matches('0');
+    let digits = if digits.is_empty() { "0" } else { digits };
+    // Position of the decimal point relative to the first significant digit.
+    let dp = int_part.len() as i32 - lead as i32 + exp10;
+    let exp = dp - 1;
+    // Go uses the exponent form below 1e-4 and from 1e6 on (precision 6 for shortest).
+    if !(-4..6).contains(&exp) {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        let e = exp.unsigned_abs();
+        if e < 10 {
+            out.push('0');
+        }
+        out.push_str(&e.to_string());
+    } else if dp <= 0 {
+        out.push_str("0.");
+        for _ in 0..(-dp) {
+            out.push('0');
+        }
+        out.push_str(digits);
+    } else if digits.len() as i32 <= dp {
+        out.push_str(digits);
+        for _ in 0..(dp - digits.len() as i32) {
+            out.push('0');
+        }
+    } else {
+        out.push_str(&digits[..dp as usize]);
+        out.push('.');
+        out.push_str(&digits[dp as usize..]);
+    }
 }
 
 /// Writes `name suffix{labels[,le="..."]} ` (no braces when there is no label at all).
@@ -245,5 +310,35 @@ pub fn write_f64(out: &mut Vec<u8>, v: f64) {
         out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
     } else {
         out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_float;
+
+    #[test]
+    fn bucket_bounds_are_written_like_go() {
+        let cases = [
+            (1.0, "1"),
+            (10.0, "10"),
+            (0.005, "0.005"),
+            (0.25, "0.25"),
+            (2.5, "2.5"),
+            (100000.0, "100000"),
+            (1e6, "1e+06"),
+            (1234567.0, "1.234567e+06"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.5e-7, "1.5e-07"),
+            (1e21, "1e+21"),
+            (-3.0, "-3"),
+            (0.0, "0"),
+        ];
+        for (v, want) in cases {
+            let mut s = String::new();
+            go_float(&mut s, v);
+            assert_eq!(s, want, "{v}");
+        }
     }
 }

@@ -1,0 +1,289 @@
+//! OTLP export against real receivers: the gRPC receiver built from the official protos
+//! (cumulative and delta) and VictoriaMetrics' OTLP/HTTP receiver, compared with what a real
+//! Prometheus scrapes from `/metrics`.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::otlp::{GrpcReceiver, Victoria, attributes, metrics_named, point_value};
+use common::prom::Prometheus;
+use common::{Bridge, Scripted, source_config, wait_for};
+use serde_json::Value as Json;
+use snapbridge::core::{Histogram, Sample, Snapshot};
+
+const BOUNDS: [f64; 3] = [0.1, 1.0, 10.0];
+
+/// The scripted source's life: (reset first?, +written, queue size, new observations).
+const STEPS: &[(bool, u64, f64, &[f64])] = &[
+    (false, 120, 3.0, &[0.05, 0.5]),
+    (false, 380, 7.0, &[2.0]),
+    (true, 15, 9.0, &[0.01]), // reset(): counters and histogram start again
+    (false, 40, 1.0, &[20.0, 0.2]),
+    (false, 0, 4.0, &[]),
+];
+
+fn snapshot(written: u64, queue: f64, observations: &[f64]) -> Snapshot {
+    let mut s = Snapshot::new();
+    s.push(Sample::counter("records_written", written).with_label("backend", "json"));
+    s.push(Sample::gauge("queue_size", queue));
+    s.push(
+        Sample::histogram(
+            "op_duration",
+            Histogram::from_observations(BOUNDS.to_vec(), observations),
+        )
+        .with_unit("s")
+        .with_description("Operation latency"),
+    );
+    s
+}
+
+/// Runs the steps through `bridges`, calling `after` after each cycle; returns the true
+/// increments (written, observations) and the last queue size.
+fn drive(
+    bridges: &mut [&mut Bridge],
+    scripted: &Scripted,
+    mut after: impl FnMut(usize),
+) -> (u64, u64, f64) {
+    let (mut written, mut held): (u64, Vec<f64>) = (0, Vec::new());
+    let (mut true_written, mut true_obs, mut queue) = (0, 0, 0.0);
+    for (i, (reset, dw, q, obs)) in STEPS.iter().enumerate() {
+        if *reset {
+            written = 0;
+            held.clear();
+        }
+        written += dw;
+        held.extend_from_slice(obs);
+        true_written += dw;
+        true_obs += obs.len() as u64;
+        queue = *q;
+        scripted.set(snapshot(written, queue, &held));
+        for b in bridges.iter_mut() {
+            b.cycle();
+        }
+        after(i + 1);
+    }
+    (true_written, true_obs, queue)
+}
+
+fn otlp_config(endpoint: &str, protocol: &str, temporality: &str) -> String {
+    format!(
+        "interval = \"1h\"\n[otlp]\nendpoint = \"{endpoint}\"\nprotocol = \"{protocol}\"\ntemporality = \"{temporality}\"\ncompression = \"gzip\"\n"
+    )
+}
+
+fn points<'a>(request: &'a Json, metric: &str, kind: &str) -> Vec<&'a Json> {
+    metrics_named(request, metric)
+        .into_iter()
+        .flat_map(|m| m[kind]["dataPoints"].as_array().into_iter().flatten())
+        .collect()
+}
+
+#[test]
+fn grpc_cumulative_and_delta_carry_exact_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let cumulative_rx = GrpcReceiver::start(0, dir.path().join("cumulative.jsonl"), &[]);
+    let delta_rx = GrpcReceiver::start(0, dir.path().join("delta.jsonl"), &[]);
+    let scripted = Scripted::default();
+    let src = || {
+        vec![(
+            source_config("grpc", ""),
+            Arc::new(scripted.clone()) as Arc<dyn snapbridge::core::MetricsSource>,
+        )]
+    };
+    let mut cumulative = Bridge::start(
+        &otlp_config(&cumulative_rx.endpoint(), "grpc", "cumulative"),
+        src(),
+    );
+    let mut delta = Bridge::start(&otlp_config(&delta_rx.endpoint(), "grpc", "delta"), src());
+    let (true_written, true_obs, queue) =
+        drive(&mut [&mut cumulative, &mut delta], &scripted, |n| {
+            cumulative_rx.wait_requests(n);
+            delta_rx.wait_requests(n);
+        });
+
+    // Cumulative: the last total is the true increment count, start times never move.
+    let reqs = cumulative_rx.requests();
+    assert_eq!(reqs.len(), STEPS.len());
+    let sums: Vec<&Json> = reqs
+        .iter()
+        .flat_map(|r| metrics_named(r, "records_written"))
+        .collect();
+    for m in &sums {
+        assert_eq!(m["sum"]["isMonotonic"], true);
+        assert_eq!(
+            m["sum"]["aggregationTemporality"],
+            "AGGREGATION_TEMPORALITY_CUMULATIVE"
+        );
+    }
+    let pts: Vec<&Json> = reqs
+        .iter()
+        .flat_map(|r| points(r, "records_written", "sum"))
+        .collect();
+    assert_eq!(point_value(pts.last().unwrap()), true_written as f64);
+    let starts: BTreeSet<&str> = pts
+        .iter()
+        .map(|p| p["startTimeUnixNano"].as_str().unwrap())
+        .collect();
+    assert_eq!(starts.len(), 1, "start time moved: {starts:?}");
+    assert!(attributes(pts[0]).contains(&("source".into(), "grpc".into())));
+    assert!(attributes(pts[0]).contains(&("backend".into(), "json".into())));
+    let last = reqs.last().unwrap();
+    assert_eq!(point_value(points(last, "queue_size", "gauge")[0]), queue);
+    let hist = metrics_named(last, "op_duration");
+    assert_eq!(hist[0]["unit"], "s");
+    assert_eq!(hist[0]["description"], "Operation latency");
+    let h = &hist[0]["histogram"]["dataPoints"][0];
+    assert_eq!(
+        h["count"].as_str().unwrap().parse::<u64>().unwrap(),
+        true_obs
+    );
+    assert_eq!(h["explicitBounds"], serde_json::json!(BOUNDS));
+
+    // Delta: the received deltas add up to the true increments, intervals are contiguous.
+    let reqs = delta_rx.requests();
+    let pts: Vec<&Json> = reqs
+        .iter()
+        .flat_map(|r| points(r, "records_written", "sum"))
+        .collect();
+    let sum: f64 = pts.iter().map(|p| point_value(p)).sum();
+    assert_eq!(sum, true_written as f64);
+    for w in pts.windows(2) {
+        assert_eq!(
+            w[1]["startTimeUnixNano"], w[0]["timeUnixNano"],
+            "delta intervals are contiguous"
+        );
+    }
+    for r in &reqs {
+        for m in metrics_named(r, "records_written") {
+            assert_eq!(
+                m["sum"]["aggregationTemporality"],
+                "AGGREGATION_TEMPORALITY_DELTA"
+            );
+            assert_eq!(m["sum"]["isMonotonic"], true);
+        }
+    }
+    let counts: u64 = reqs
+        .iter()
+        .flat_map(|r| points(r, "op_duration", "histogram"))
+        .map(|p| p["count"].as_str().unwrap_or("0").parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(counts, true_obs);
+}
+
+#[test]
+fn ten_thousand_series_of_one_metric_arrive_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = GrpcReceiver::start(0, dir.path().join("wide.jsonl"), &[]);
+    let scripted = Scripted::default();
+    let mut bridge = Bridge::start(
+        &otlp_config(&rx.endpoint(), "grpc", "cumulative"),
+        vec![(source_config("wide", ""), Arc::new(scripted.clone()))],
+    );
+    let snap: Snapshot = (0..10_000)
+        .map(|i| Sample::counter("requests", i).with_label("id", i.to_string()))
+        .collect();
+    scripted.set(snap);
+    bridge.cycle();
+    let reqs = rx.wait_requests(1);
+    let pts = points(&reqs[0], "requests", "sum");
+    assert_eq!(pts.len(), 10_000);
+    let ids: BTreeSet<String> = pts
+        .iter()
+        .flat_map(|p| attributes(p))
+        .filter(|(k, _)| k == "id")
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(ids.len(), 10_000);
+    assert!(!reqs[0].to_string().contains("otel.metric.overflow"));
+    assert_eq!(
+        pts.iter().map(|p| point_value(p)).sum::<f64>(),
+        (0..10_000u64).sum::<u64>() as f64
+    );
+}
+
+/// Labels that come from the transport, not the data point: Prometheus adds job and
+/// instance, VictoriaMetrics turns resource attributes into labels.
+fn point_labels(labels: &serde_json::Map<String, Json>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = labels
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(k.as_str(), "job" | "instance")
+                && !k.starts_with("service_")
+                && !k.starts_with("telemetry_sdk_")
+        })
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn otlp_into_victoriametrics_matches_what_prometheus_scrapes() {
+    let vm = Victoria::start();
+    let scripted = Scripted::default();
+    let mut bridge = Bridge::start(
+        &otlp_config(&vm.otlp_base(), "http/protobuf", "cumulative"),
+        vec![(
+            source_config("agree", "labels = { team = \"core\" }"),
+            Arc::new(scripted.clone()),
+        )],
+    );
+    let prom = Prometheus::start(&bridge.addr.to_string());
+    let telemetry = bridge.telemetry.clone();
+    let exports = || {
+        telemetry
+            .otlp
+            .exports
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let mut seen = 0;
+    for written in [555, 600] {
+        scripted.set(snapshot(written, 4.0, &[0.05, 2.0, 0.5]));
+        let before = bridge.scrapes();
+        bridge.cycle();
+        seen += 1;
+        wait_for("the OTLP export", Duration::from_secs(20), || {
+            (exports() >= seen).then_some(())
+        });
+        wait_for("two scrapes", Duration::from_secs(20), || {
+            (bridge.scrapes() >= before + 2).then_some(())
+        });
+    }
+    let selector = "{source=\"agree\"}";
+    let want = wait_for(
+        "Prometheus to have the source's series",
+        Duration::from_secs(30),
+        || {
+            let r = prom.query(selector);
+            (r.len() >= 5).then_some(r)
+        },
+    );
+    let got = wait_for(
+        "VictoriaMetrics to have the same number of series",
+        Duration::from_secs(30),
+        || {
+            let r = vm.query(selector);
+            (r.len() >= want.len()).then_some(r)
+        },
+    );
+    // VictoriaMetrics stores floats with about 12 significant digits (a Unix timestamp with
+    // microseconds loses its last ones): compare values to 10.
+    let as_set = |rows: &[(serde_json::Map<String, Json>, f64)]| -> BTreeSet<String> {
+        rows.iter()
+            .map(|(labels, v)| format!("{:?} = {v:.9e}", point_labels(labels)))
+            .collect()
+    };
+    let (want, got) = (as_set(&want), as_set(&got));
+    assert_eq!(got, want, "OTLP path (left) and scrape path (right) differ");
+    assert!(
+        want.iter().any(|s| s.contains("records_written_total")),
+        "{want:?}"
+    );
+    assert!(
+        want.iter().any(|s| s.contains("op_duration_seconds_count")),
+        "{want:?}"
+    );
+}
