@@ -239,12 +239,11 @@ fn otlp_into_victoriametrics_matches_what_prometheus_scrapes() {
             .exports
             .load(std::sync::atomic::Ordering::Relaxed)
     };
-    let mut seen = 0;
-    for written in [555, 600] {
+    for (done, written) in [555, 600].into_iter().enumerate() {
+        let seen = done as u64 + 1;
         scripted.set(snapshot(written, 4.0, &[0.05, 2.0, 0.5]));
         let before = bridge.scrapes();
         bridge.cycle();
-        seen += 1;
         wait_for("the OTLP export", Duration::from_secs(20), || {
             (exports() >= seen).then_some(())
         });
