@@ -21,9 +21,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
-use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::{
     InstrumentKind, ManualReader, Pipeline as SdkPipeline, SdkMeterProvider,
     Temporality as SdkTemporality,
@@ -69,7 +69,9 @@ fn gzip_len(bytes: &[u8]) -> usize {
 
 fn bench_otlp(c: &mut Criterion) {
     let mut group = c.benchmark_group("otlp");
-    group.sample_size(10).measurement_time(Duration::from_secs(6));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(6));
     for n in [10_000usize, 100_000] {
         let config = Config::parse("interval = \"10s\"\n", "bench").expect("config");
         let mut p = Pipeline::new(&config).expect("pipeline");
@@ -78,9 +80,15 @@ fn bench_otlp(c: &mut Criterion) {
             ..SourceConfig::in_process("bench")
         };
         p.add_metrics_source(&source, Arc::new(|| Ok(Snapshot::new())));
-        let view = p.publish(SystemTime::now(), vec![(Ok(synthetic(n, 1).into()), Duration::ZERO)]);
-        let encoder = Encoder::new(Temporality::Cumulative, &[("service.name".into(), "bench".into())]);
-        let bytes = encoder.build(&view).0.encode_to_vec();
+        let view = p.publish(
+            SystemTime::now(),
+            vec![(Ok(synthetic(n, 1).into()), Duration::ZERO)],
+        );
+        let encoder = Encoder::new(
+            Temporality::Cumulative,
+            &[("service.name".into(), "bench".into())],
+        );
+        let bytes = encoder.build(&view).0;
         eprintln!(
             "otlp/{n}: {} bytes ({:.1} per series), gzip {} bytes ({:.1} per series)",
             bytes.len(),
@@ -89,18 +97,29 @@ fn bench_otlp(c: &mut Criterion) {
             gzip_len(&bytes) as f64 / n as f64
         );
         group.bench_function(format!("snapbridge_build_encode/{n}"), |b| {
-            b.iter(|| encoder.build(&view).0.encode_to_vec())
+            b.iter(|| encoder.build(&view).0)
         });
 
         // The SDK route, with the per-metric cardinality limit left at its default: 100k
         // series over 50 names is 2000 per name, exactly the limit.
         let reader = SharedReader(Arc::new(ManualReader::builder().build()));
-        let provider = SdkMeterProvider::builder().with_reader(reader.clone()).build();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(reader.clone())
+            .build();
         let meter = provider.meter("bench");
-        let counters: Vec<_> = (0..NAMES).map(|i| meter.f64_counter(series(i, 1).0).build()).collect();
-        let gauges: Vec<_> = (0..NAMES).map(|i| meter.f64_gauge(series(i, 1).0).build()).collect();
+        let counters: Vec<_> = (0..NAMES)
+            .map(|i| meter.f64_counter(series(i, 1).0).build())
+            .collect();
+        let gauges: Vec<_> = (0..NAMES)
+            .map(|i| meter.f64_gauge(series(i, 1).0).build())
+            .collect();
         let attrs: Vec<Vec<KeyValue>> = (0..n)
-            .map(|i| labels(i).into_iter().map(|(k, v)| KeyValue::new(k, v)).collect())
+            .map(|i| {
+                labels(i)
+                    .into_iter()
+                    .map(|(k, v)| KeyValue::new(k, v))
+                    .collect()
+            })
             .collect();
         group.bench_function(format!("sdk_feed/{n}"), |b| {
             b.iter(|| {

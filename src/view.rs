@@ -45,6 +45,8 @@ pub struct SeriesMeta {
     /// The labels pre-rendered for the text formats (`a="1",b="2"`, escaped, no braces),
     /// so a cycle copies bytes instead of escaping strings again.
     pub rendered_labels: Box<str>,
+    /// The labels encoded as OTLP attributes, filled by the OTLP sink on first export.
+    pub otlp_attributes: OnceLock<Box<[u8]>>,
 }
 
 impl SeriesMeta {
@@ -55,6 +57,7 @@ impl SeriesMeta {
             family,
             labels,
             rendered_labels,
+            otlp_attributes: OnceLock::new(),
         }
     }
 }

@@ -18,6 +18,7 @@
 mod encode;
 mod settings;
 mod transport;
+mod wire;
 
 pub use encode::Encoder;
 pub use settings::{Settings, parse_pairs};
@@ -114,6 +115,7 @@ impl Worker {
         }
         let started = Instant::now();
         let (request, pending) = self.encoder.build(view);
+        let request = bytes::Bytes::from(request);
         let stats = &self.telemetry.otlp;
         let mut backoff = Duration::from_millis(200);
         let mut attempt = 1;

@@ -5,16 +5,18 @@ use std::io::Write;
 use std::str::FromStr;
 use std::time::Duration;
 
+use bytes::BufMut;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::http::uri::PathAndQuery;
 use hyper::{Request, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use prost::Message;
-use tonic::codec::CompressionEncoding;
+use tonic::Status;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{MetadataKey, MetadataValue};
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
@@ -32,10 +34,50 @@ pub struct SendError {
 
 type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
+/// The gRPC method every OTLP metrics receiver serves.
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+
+/// Sends request bytes the encoder already wrote (see wire.rs) and decodes the answer with
+/// the generated prost type.
+#[derive(Clone, Copy, Default)]
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = ExportMetricsServiceResponse;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Bytes;
+    type Error = Status;
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = ExportMetricsServiceResponse;
+    type Error = Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
+        ExportMetricsServiceResponse::decode(src)
+            .map(Some)
+            .map_err(|e| Status::internal(format!("bad ExportMetricsServiceResponse: {e}")))
+    }
+}
+
 /// A connection to the receiver, made once and reused.
 pub enum Transport {
     /// OTLP/gRPC.
-    Grpc(MetricsServiceClient<Channel>),
+    Grpc(tonic::client::Grpc<Channel>),
     /// OTLP/HTTP protobuf.
     Http(HttpsClient),
 }
@@ -55,7 +97,7 @@ impl Transport {
                         .tls_config(ClientTlsConfig::new().with_webpki_roots())
                         .map_err(|e| format!("OTLP TLS: {e}"))?;
                 }
-                let mut client = MetricsServiceClient::new(endpoint.connect_lazy())
+                let mut client = tonic::client::Grpc::new(endpoint.connect_lazy())
                     .max_decoding_message_size(16 * 1024 * 1024);
                 if settings.compression == Compression::Gzip {
                     client = client.send_compressed(CompressionEncoding::Gzip);
@@ -77,14 +119,9 @@ impl Transport {
     }
 
     /// Sends one request, bounded by the settings' timeout.
-    pub async fn send(
-        &mut self,
-        settings: &Settings,
-        request: &ExportMetricsServiceRequest,
-    ) -> Result<(), SendError> {
+    pub async fn send(&mut self, settings: &Settings, request: &Bytes) -> Result<(), SendError> {
         let attempt = async {
             match self {
-                // tonic takes the message by value.
                 Transport::Grpc(client) => send_grpc(client, settings, request.clone()).await,
                 Transport::Http(client) => send_http(client, settings, request).await,
             }
@@ -104,9 +141,9 @@ impl Transport {
 }
 
 async fn send_grpc(
-    client: &mut MetricsServiceClient<Channel>,
+    client: &mut tonic::client::Grpc<Channel>,
     settings: &Settings,
-    request: ExportMetricsServiceRequest,
+    request: Bytes,
 ) -> Result<(), SendError> {
     let mut req = tonic::Request::new(request);
     for (k, v) in &settings.headers {
@@ -120,7 +157,18 @@ async fn send_grpc(
         })?;
         req.metadata_mut().insert(key, value);
     }
-    match client.export(req).await {
+    if let Err(e) = client.ready().await {
+        return Err(SendError {
+            message: format!(
+                "gRPC connection to {} failed: {}",
+                settings.url,
+                one_line(&error_chain(&e))
+            ),
+            retryable: true,
+        });
+    }
+    let path = PathAndQuery::from_static(EXPORT_PATH);
+    match client.unary(req, path, RawCodec).await {
         Ok(response) => match response.into_inner().partial_success {
             Some(p) if p.rejected_data_points > 0 => Err(SendError {
                 message: format!(
@@ -161,9 +209,9 @@ async fn send_grpc(
 async fn send_http(
     client: &HttpsClient,
     settings: &Settings,
-    request: &ExportMetricsServiceRequest,
+    request: &Bytes,
 ) -> Result<(), SendError> {
-    let mut body = request.encode_to_vec();
+    let mut body = request.clone();
     let mut builder = Request::post(settings.url.as_str())
         .header("content-type", "application/x-protobuf")
         .header(
@@ -174,20 +222,16 @@ async fn send_http(
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         // Writing to a Vec cannot fail.
         let _ = enc.write_all(&body);
-        body = enc.finish().unwrap_or_default();
+        body = enc.finish().unwrap_or_default().into();
         builder = builder.header("content-encoding", "gzip");
     }
     for (k, v) in &settings.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
-    let req = builder
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| SendError {
-            message: format!(
-                "cannot build the OTLP/HTTP request (check header names and values): {e}"
-            ),
-            retryable: false,
-        })?;
+    let req = builder.body(Full::new(body)).map_err(|e| SendError {
+        message: format!("cannot build the OTLP/HTTP request (check header names and values): {e}"),
+        retryable: false,
+    })?;
     let response = client.request(req).await.map_err(|e| SendError {
         message: format!(
             "OTLP/HTTP POST {} failed: {}",
