@@ -24,10 +24,21 @@ pub(crate) fn sub(cur: Number, prev: Number) -> Option<Number> {
     }
 }
 
-/// The increase from `prev` to `cur`; `None` when the histogram reset (its count or a
-/// bucket went down) or its bucket bounds changed.
+/// The increase from `prev` to `cur`; `None` when the histogram reset or its bucket
+/// bounds changed. A reset is any count that went down — the total, the sum, or a single
+/// bucket's own (non-cumulative) count: a restart that moved observations to lower buckets
+/// leaves every cumulative count as high as before, yet subtracting it would give a delta
+/// with a bucket above its count.
 pub(crate) fn sub_histogram(cur: &Histogram, prev: &Histogram) -> Option<Histogram> {
-    if cur.bounds != prev.bounds || cur.count < prev.count {
+    if cur.bounds != prev.bounds || cur.count < prev.count || cur.sum < prev.sum {
+        return None;
+    }
+    let own = |h: &Histogram, i: usize| {
+        let below = if i == 0 { 0 } else { h.counts[i - 1] };
+        let upto = h.counts.get(i).copied().unwrap_or(h.count);
+        upto.saturating_sub(below)
+    };
+    if (0..=cur.counts.len()).any(|i| own(cur, i) < own(prev, i)) {
         return None;
     }
     let mut counts = Vec::with_capacity(cur.counts.len());

@@ -86,8 +86,8 @@ impl Histogram {
         if self.counts.last().is_some_and(|&c| c > self.count) {
             return Err("a bucket count exceeds the total count");
         }
-        if self.sum.is_nan() {
-            return Err("sum is NaN");
+        if !self.sum.is_finite() {
+            return Err("sum is not finite");
         }
         Ok(())
     }
