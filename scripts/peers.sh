@@ -64,6 +64,13 @@ for b in prometheus promtool victoria-metrics; do
     ln -sf "$DIR/root/usr/bin/$b" "$DIR/bin/$b"
 done
 
+if ! command -v openssl >/dev/null 2>&1; then
+    log "installing openssl (test certificates)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl >/dev/null 2>&1; } \
+        || die "apt-get install openssl failed"
+fi
+
 if ! command -v redis-server >/dev/null 2>&1; then
     log "installing redis-server (apt-get)"
     # Keep the package from starting a system Redis on 6379: tests start their own.

@@ -78,4 +78,7 @@ pub struct OtlpConfig {
     pub resource: BTreeMap<String, String>,
     /// Attempts per export (1 = no retry); back-off doubles from 200 ms.
     pub max_attempts: Option<u32>,
+    /// PEM file of a CA to trust for an `https` endpoint (besides the public roots), as
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`.
+    pub ca_file: Option<std::path::PathBuf>,
 }

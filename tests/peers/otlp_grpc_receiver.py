@@ -47,6 +47,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--delay", type=float, default=0.0)
     ap.add_argument("--fail-code", default="")
+    ap.add_argument("--tls-cert", default="", help="PEM certificate: serve TLS")
+    ap.add_argument("--tls-key", default="", help="PEM private key of --tls-cert")
     args = ap.parse_args()
     out = open(args.out, "a", encoding="utf-8")
     server = grpc.server(
@@ -54,7 +56,12 @@ def main():
         options=[("grpc.max_receive_message_length", 256 * 1024 * 1024)],
     )
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Receiver(out, args.delay, args.fail_code), server)
-    port = server.add_insecure_port(f"127.0.0.1:{args.port}")
+    if args.tls_cert:
+        with open(args.tls_key, "rb") as k, open(args.tls_cert, "rb") as c:
+            creds = grpc.ssl_server_credentials([(k.read(), c.read())])
+        port = server.add_secure_port(f"127.0.0.1:{args.port}", creds)
+    else:
+        port = server.add_insecure_port(f"127.0.0.1:{args.port}")
     server.start()
     print(f"PORT {port}", flush=True)
     try:

@@ -24,6 +24,8 @@ pub struct Settings {
     pub resource: Vec<(String, String)>,
     /// Attempts per export.
     pub max_attempts: u32,
+    /// Extra CA certificates (PEM) to trust for TLS.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -203,7 +205,24 @@ impl Settings {
             set(&mut resource, k, v.clone());
         }
         resource.sort();
+        let ca_file = config.ca_file.clone().or_else(|| {
+            var(&[
+                "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            ])
+            .map(std::path::PathBuf::from)
+        });
+        let ca_pem = match ca_file {
+            None => None,
+            Some(path) => Some(std::fs::read(&path).map_err(|e| {
+                format!(
+                    "cannot read the OTLP CA file {} ([otlp] ca_file): {e}",
+                    path.display()
+                )
+            })?),
+        };
         Ok(Some(Settings {
+            ca_pem,
             url,
             protocol,
             temporality,

@@ -93,8 +93,12 @@ impl Transport {
                     .connect_timeout(settings.timeout)
                     .timeout(settings.timeout);
                 if settings.url.starts_with("https://") {
+                    let mut tls = ClientTlsConfig::new().with_webpki_roots();
+                    if let Some(pem) = &settings.ca_pem {
+                        tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+                    }
                     endpoint = endpoint
-                        .tls_config(ClientTlsConfig::new().with_webpki_roots())
+                        .tls_config(tls)
                         .map_err(|e| format!("OTLP TLS: {e}"))?;
                 }
                 let mut client = tonic::client::Grpc::new(endpoint.connect_lazy())
@@ -106,7 +110,7 @@ impl Transport {
             }
             Protocol::HttpProtobuf => {
                 let https = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_webpki_roots()
+                    .with_tls_config(tls_config(settings.ca_pem.as_deref())?)
                     .https_or_http()
                     .enable_http1()
                     .build();
@@ -266,6 +270,33 @@ async fn send_http(
         ),
         retryable,
     })
+}
+
+/// The public webpki roots, plus the configured CA if any.
+fn tls_config(ca_pem: Option<&[u8]>) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = ca_pem {
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| format!("OTLP CA file: not a PEM certificate: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("OTLP CA file: unusable certificate: {e}"))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err("OTLP CA file holds no PEM certificate".into());
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("OTLP TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
