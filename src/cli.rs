@@ -132,11 +132,20 @@ async fn run(config: Config, embedded: bool) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {listen} ([prometheus] listen): {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let otlp = Settings::resolve(
-        config.otlp.as_ref(),
-        |k| std::env::var(k).ok(),
-        &instance_id(bound),
-    )?;
+    let instance = config
+        .instance
+        .clone()
+        .unwrap_or_else(|| instance_id(bound));
+    if let Some(shard) = config.shard {
+        let own = config.own_sources().count();
+        say(&format!(
+            "snapbridge shard {}/{}: exporting {own} of {} sources",
+            shard.index,
+            shard.count,
+            config.sources.len()
+        ));
+    }
+    let otlp = Settings::resolve(config.otlp.as_ref(), |k| std::env::var(k).ok(), &instance)?;
     let otlp = match otlp {
         Some(settings) => Some(OtlpSink::spawn(
             settings,
@@ -157,9 +166,11 @@ async fn run(config: Config, embedded: bool) -> Result<(), String> {
         let _ = server_stop.wait_for(|s| *s).await;
     }));
     if embedded {
-        println!("snapbridge: no --config given, running the embedded demo source");
+        say("snapbridge: no --config given, running the embedded demo source");
     }
-    println!("snapbridge serving http://{bound}/metrics (status page: http://{bound}/)");
+    say(&format!(
+        "snapbridge serving http://{bound}/metrics (status page: http://{bound}/)"
+    ));
     let shutdown_timeout = config.shutdown_timeout.0;
     pipeline.run(shutdown_signal(), shutdown_timeout).await;
     if let Some(sink) = otlp {
@@ -170,6 +181,14 @@ async fn run(config: Config, embedded: bool) -> Result<(), String> {
     let _ = server.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Prints a line on stdout; a closed stdout (a supervisor that stopped reading) must not
+/// take the exporter down, as `println!` would by panicking.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|_| out.flush());
 }
 
 /// A stable identity for this instance: the host name and the port it serves on, so

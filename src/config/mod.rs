@@ -16,7 +16,7 @@ use serde::Deserialize;
 use snapbridge_core::Initial;
 
 pub use error::ConfigError;
-pub use values::{DefaultKind, DurationValue, GlobList, InitialValue, SourceKind};
+pub use values::{DefaultKind, DurationValue, GlobList, InitialValue, Shard, SourceKind};
 
 /// The label keys that carry personal data (seed 002's list): never exported as labels
 /// unless a source sets its own `deny_labels`.
@@ -56,6 +56,13 @@ pub struct Config {
     /// The `/metrics` endpoint.
     #[serde(default)]
     pub prometheus: PrometheusConfig,
+    /// This instance's share of the sources, `"i/n"` (1-based): several snapbridges with the
+    /// same config and shards 1/n..n/n export every source exactly once between them.
+    #[serde(default)]
+    pub shard: Option<Shard>,
+    /// Stable identity of this instance (`service.instance.id`); default `<host>:<port>`.
+    #[serde(default)]
+    pub instance: Option<String>,
     /// The OTLP push sink (off when absent and no `OTEL_EXPORTER_OTLP_*` variable is set).
     #[serde(default)]
     pub otlp: Option<otlp::OtlpConfig>,
@@ -182,6 +189,13 @@ mod defaults {
 }
 
 impl Config {
+    /// The sources this instance exports: all of them, or its shard's share.
+    pub fn own_sources(&self) -> impl Iterator<Item = &SourceConfig> {
+        self.sources
+            .iter()
+            .filter(|s| self.shard.is_none_or(|shard| shard.owns(&s.name)))
+    }
+
     /// Reads and validates a file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {

@@ -67,3 +67,33 @@ fn cross_key_rules_name_the_source() {
     let err = Config::parse(text, "c.toml").unwrap_err().to_string();
     assert!(err.contains("(a).labels"), "{err}");
 }
+
+#[test]
+fn shards_split_the_sources_between_instances() {
+    let mut text = String::from("shard = \"2/3\"\n");
+    for i in 0..30 {
+        text.push_str(&format!("[[source]]\nname = \"s{i}\"\nkind = \"demo\"\n"));
+    }
+    let c = Config::parse(&text, "c.toml").unwrap();
+    assert_eq!(c.shard, Some(Shard { index: 2, count: 3 }));
+    let mut owners = vec![0; 30];
+    for index in 1..=3 {
+        let shard = Shard { index, count: 3 };
+        for (i, s) in c.sources.iter().enumerate() {
+            if shard.owns(&s.name) {
+                owners[i] += 1;
+            }
+        }
+    }
+    assert!(
+        owners.iter().all(|&n| n == 1),
+        "each source in exactly one shard: {owners:?}"
+    );
+    let err = Config::parse("shard = \"4/3\"\n", "c.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("key `shard`") && err.contains("c.toml:1:"),
+        "{err}"
+    );
+}

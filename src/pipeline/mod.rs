@@ -70,7 +70,7 @@ impl Pipeline {
             figures: CycleFigures::default(),
             last_body_len: 4096,
         };
-        for source in &config.sources {
+        for source in config.own_sources() {
             let built = sources::from_config(source)
                 .map_err(|e| format!("source {:?}: {e}", source.name))?;
             pipeline.add_source(source, built);
