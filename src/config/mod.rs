@@ -10,13 +10,16 @@ mod values;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use snapbridge_core::Initial;
 
 pub use error::ConfigError;
-pub use values::{DefaultKind, DurationValue, GlobList, InitialValue, Shard, SourceKind};
+pub use values::{
+    BasicAuth, ByteSize, DefaultKind, DurationValue, GlobList, InitialValue, JsonPointer, Secret,
+    Shard, SourceKind, SourceUrl,
+};
 
 /// The label keys that carry personal data (seed 002's list): never exported as labels
 /// unless a source sets its own `deny_labels`.
@@ -129,7 +132,88 @@ pub struct SourceConfig {
     /// Demo source: how often it calls its own `reset()`.
     #[serde(default)]
     pub reset_every: Option<DurationValue>,
+    /// http, redis: where to connect (`http(s)://...`, `redis://[:password@]host:port[/db]`).
+    #[serde(default)]
+    pub url: Option<SourceUrl>,
+    /// http, file, exec, redis (`key` holding a JSON string): JSON pointer to the metrics
+    /// object inside the document, e.g. `"/metrics"`.
+    #[serde(default)]
+    pub pointer: Option<JsonPointer>,
+    /// http: extra request headers; their values are secrets (never shown).
+    #[serde(default)]
+    pub headers: BTreeMap<String, Secret>,
+    /// http: sent as `Authorization: Bearer <token>`.
+    #[serde(default)]
+    pub bearer_token: Option<Secret>,
+    /// http: sent as `Authorization: Basic ...`.
+    #[serde(default)]
+    pub basic_auth: Option<BasicAuth>,
+    /// http, file, exec, batch_dir: the largest document (body, file, stdout, batch file)
+    /// read; a larger one fails the snapshot.
+    #[serde(default)]
+    pub max_bytes: Option<ByteSize>,
+    /// file: the JSON file; batch_dir: the directory of batch files.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// file: a glob in the file name (`/var/lib/app/metrics-*.json`): the newest match is read.
+    #[serde(default)]
+    pub path_glob: Option<String>,
+    /// batch_dir: where the record of counted batch files is kept (default: a hidden file in
+    /// the directory).
+    #[serde(default)]
+    pub checkpoint: Option<PathBuf>,
+    /// batch_dir: upper bounds (seconds) of the operation duration histogram's buckets.
+    #[serde(default)]
+    pub buckets: Option<Vec<f64>>,
+    /// batch_dir: metadata keys that become labels (none by default: metadata values are
+    /// often unbounded). Keys on the deny-list never do.
+    #[serde(default)]
+    pub metadata_labels: Vec<String>,
+    /// redis: the key to read (a hash with HGETALL, or a string holding a JSON document).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// redis: a SCAN pattern; every matching key is read (numbers, hashes or JSON).
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// exec: the program and its arguments, run without a shell.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
 }
+
+/// Which kinds use which kind-specific keys (for validation and the docs).
+const KIND_KEYS: &[(&str, &[SourceKind])] = &[
+    ("url", &[SourceKind::Http, SourceKind::Redis]),
+    (
+        "pointer",
+        &[
+            SourceKind::Http,
+            SourceKind::File,
+            SourceKind::Exec,
+            SourceKind::Redis,
+        ],
+    ),
+    ("headers", &[SourceKind::Http]),
+    ("bearer_token", &[SourceKind::Http]),
+    ("basic_auth", &[SourceKind::Http]),
+    (
+        "max_bytes",
+        &[
+            SourceKind::Http,
+            SourceKind::File,
+            SourceKind::Exec,
+            SourceKind::BatchDir,
+        ],
+    ),
+    ("path", &[SourceKind::File, SourceKind::BatchDir]),
+    ("path_glob", &[SourceKind::File]),
+    ("checkpoint", &[SourceKind::BatchDir]),
+    ("buckets", &[SourceKind::BatchDir]),
+    ("metadata_labels", &[SourceKind::BatchDir]),
+    ("key", &[SourceKind::Redis]),
+    ("pattern", &[SourceKind::Redis]),
+    ("command", &[SourceKind::Exec]),
+    ("reset_every", &[SourceKind::Demo]),
+];
 
 impl SourceConfig {
     /// The entry for an in-process source added in code: no rules, no static labels,
@@ -149,6 +233,64 @@ impl SourceConfig {
             timeout: None,
             max_series: defaults::max_series(),
             reset_every: None,
+            url: None,
+            pointer: None,
+            headers: BTreeMap::new(),
+            bearer_token: None,
+            basic_auth: None,
+            max_bytes: None,
+            path: None,
+            path_glob: None,
+            checkpoint: None,
+            buckets: None,
+            metadata_labels: Vec::new(),
+            key: None,
+            pattern: None,
+            command: None,
+        }
+    }
+
+    /// Whether a kind-specific key is set (used to refuse keys of another kind).
+    fn is_set(&self, key: &str) -> bool {
+        match key {
+            "url" => self.url.is_some(),
+            "pointer" => self.pointer.is_some(),
+            "headers" => !self.headers.is_empty(),
+            "bearer_token" => self.bearer_token.is_some(),
+            "basic_auth" => self.basic_auth.is_some(),
+            "max_bytes" => self.max_bytes.is_some(),
+            "path" => self.path.is_some(),
+            "path_glob" => self.path_glob.is_some(),
+            "checkpoint" => self.checkpoint.is_some(),
+            "buckets" => self.buckets.is_some(),
+            "metadata_labels" => !self.metadata_labels.is_empty(),
+            "key" => self.key.is_some(),
+            "pattern" => self.pattern.is_some(),
+            "command" => self.command.is_some(),
+            "reset_every" => self.reset_every.is_some(),
+            _ => false,
+        }
+    }
+
+    /// The timeout a source applies to itself (resolved from the global one by
+    /// [`Config::parse`]; 10 s for an entry built in code without one).
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout
+            .map(|d| d.0)
+            .unwrap_or(std::time::Duration::from_secs(10))
+    }
+
+    /// The document size limit (`max_bytes`, 16 MiB by default).
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes.map(|b| b.0).unwrap_or(16 << 20)
+    }
+
+    /// The kind rules for plain numbers, for sources that check counters while parsing.
+    pub fn kind_rules(&self) -> KindRules {
+        KindRules {
+            counters: self.counters.clone(),
+            gauges: self.gauges.clone(),
+            default_kind: self.default_kind,
         }
     }
 
@@ -163,6 +305,29 @@ impl SourceConfig {
     /// The first-sighting rule.
     pub fn initial(&self) -> Initial {
         self.initial.0
+    }
+}
+
+/// The plain-number kind rules of a source (`counters`, `gauges`, `default_kind`), as a
+/// source sees them: the pipeline applies them, a parser uses them to name the key of a
+/// counter value that can never be exported (negative, NaN).
+#[derive(Clone, Debug, Default)]
+pub struct KindRules {
+    /// Globs of counter names.
+    pub counters: GlobList,
+    /// Globs of gauge names.
+    pub gauges: GlobList,
+    /// Kind of names no glob matches.
+    pub default_kind: DefaultKind,
+}
+
+impl KindRules {
+    /// True when a plain number named `name` will be exported as a counter.
+    pub fn is_counter(&self, name: &str) -> bool {
+        if self.counters.matches(name) {
+            return true;
+        }
+        !self.gauges.matches(name) && self.default_kind == DefaultKind::Counter
     }
 }
 
@@ -207,9 +372,20 @@ impl Config {
 
     /// Parses and validates TOML text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let config: Config =
+        let mut config: Config =
             toml::from_str(text).map_err(|e| ConfigError::from_toml(origin, text, &e))?;
         config.validate(origin)?;
+        // Every source knows its own timeout (the pipeline's rule: the source's, else the
+        // global one, at most the interval), so it can stop its own work in time and name
+        // its target in the error instead of being cut off by the pipeline.
+        let default_timeout = config
+            .timeout
+            .map(|d| d.0)
+            .unwrap_or(config.interval.0)
+            .min(config.interval.0);
+        for s in &mut config.sources {
+            s.timeout.get_or_insert(DurationValue(default_timeout));
+        }
         Ok(config)
     }
 
@@ -261,15 +437,173 @@ impl Config {
                     "\"source\" is set by snapbridge from the source name".into(),
                 ));
             }
-            if s.reset_every.is_some() && s.kind != SourceKind::Demo {
-                return Err(invalid(
-                    &at("reset_every"),
-                    "only kind = \"demo\" uses it".into(),
-                ));
+            for (key, kinds) in KIND_KEYS {
+                if s.is_set(key) && !kinds.contains(&s.kind) {
+                    let names: Vec<String> = kinds.iter().map(|k| format!("\"{k}\"")).collect();
+                    return Err(invalid(
+                        &at(key),
+                        format!(
+                            "kind = \"{}\" does not use it (only kind = {})",
+                            s.kind,
+                            names.join(" or ")
+                        ),
+                    ));
+                }
             }
+            if let Some(t) = s.timeout
+                && t.0.is_zero()
+            {
+                return Err(invalid(&at("timeout"), "must be more than 0s".into()));
+            }
+            validate_kind(s).map_err(|(key, reason)| invalid(&at(key), reason))?;
         }
         Ok(())
     }
+}
+
+/// The rules of each kind's own keys: what is required, what goes together.
+fn validate_kind(s: &SourceConfig) -> Result<(), (&'static str, String)> {
+    let need = |key: &'static str, example: &str| {
+        Err((
+            key,
+            format!(
+                "kind = \"{}\" needs `{key}`, e.g. {key} = {example}",
+                s.kind
+            ),
+        ))
+    };
+    match s.kind {
+        SourceKind::Http => {
+            let Some(url) = &s.url else {
+                return need("url", "\"http://127.0.0.1:8080/metrics\"");
+            };
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(("url", format!("{url} is not an http:// or https:// URL")));
+            }
+            for name in s.headers.keys() {
+                if hyper::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                    return Err(("headers", format!("{name:?} is not a valid header name")));
+                }
+            }
+            let sets_auth = s
+                .headers
+                .keys()
+                .any(|k| k.eq_ignore_ascii_case("authorization"));
+            if [sets_auth, s.bearer_token.is_some(), s.basic_auth.is_some()]
+                .iter()
+                .filter(|b| **b)
+                .count()
+                > 1
+            {
+                return Err((
+                    "bearer_token",
+                    "set one of bearer_token, basic_auth or an Authorization header".into(),
+                ));
+            }
+        }
+        SourceKind::File => match (&s.path, &s.path_glob) {
+            (None, None) => return need("path", "\"/var/lib/app/metrics.json\" (or path_glob)"),
+            (Some(_), Some(_)) => {
+                return Err(("path_glob", "set `path` or `path_glob`, not both".into()));
+            }
+            (None, Some(glob)) => {
+                let p = Path::new(glob);
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if name.is_empty() {
+                    return Err(("path_glob", format!("{glob:?} has no file name pattern")));
+                }
+                let dir = p.parent().map(|d| d.to_string_lossy()).unwrap_or_default();
+                if dir.contains(['*', '?', '[', '{']) {
+                    return Err((
+                        "path_glob",
+                        format!(
+                            "{glob:?}: only the file name may hold a pattern, not the directory"
+                        ),
+                    ));
+                }
+                if let Err(e) = globset::Glob::new(name) {
+                    return Err(("path_glob", format!("invalid glob {name:?}: {e}")));
+                }
+            }
+            (Some(_), None) => {}
+        },
+        SourceKind::BatchDir => {
+            if s.path.is_none() {
+                return need(
+                    "path",
+                    "\"/var/lib/app/metrics\" (the batch files' directory)",
+                );
+            }
+            if let Some(b) = &s.buckets {
+                if b.is_empty() {
+                    return Err(("buckets", "must hold at least one bound".into()));
+                }
+                if b.iter().any(|x| !x.is_finite()) || !b.windows(2).all(|w| w[0] < w[1]) {
+                    return Err((
+                        "buckets",
+                        "bounds must be finite and strictly increasing".into(),
+                    ));
+                }
+            }
+            let deny = s.deny_labels();
+            for k in &s.metadata_labels {
+                if deny.iter().any(|d| d.eq_ignore_ascii_case(k)) {
+                    return Err((
+                        "metadata_labels",
+                        format!("{k:?} is on the label deny-list (it may carry personal data)"),
+                    ));
+                }
+                if matches!(k.as_str(), "operation_type" | "operation_name" | "success") {
+                    return Err(("metadata_labels", format!("{k:?} is already a label")));
+                }
+            }
+            if s.initial.0 == Initial::Drop {
+                return Err((
+                    "initial",
+                    "batch_dir totals are kept across restarts in the checkpoint: \"drop\" would hide them; use \"keep\"".into(),
+                ));
+            }
+        }
+        SourceKind::Redis => {
+            let Some(url) = &s.url else {
+                return need("url", "\"redis://127.0.0.1:6379\"");
+            };
+            if url.scheme() != "redis" {
+                return Err(("url", format!("{url} is not a redis:// URL")));
+            }
+            match (&s.key, &s.pattern) {
+                (None, None) => return need("key", "\"app:metrics\" (or pattern = \"app:*\")"),
+                (Some(_), Some(_)) => {
+                    return Err(("pattern", "set `key` or `pattern`, not both".into()));
+                }
+                (Some(k), None) if k.is_empty() => {
+                    return Err(("key", "must not be empty".into()));
+                }
+                (None, Some(p)) if p.is_empty() => {
+                    return Err(("pattern", "must not be empty".into()));
+                }
+                _ => {}
+            }
+            if s.pattern.is_some() && s.pointer.is_some() {
+                return Err((
+                    "pointer",
+                    "with `pattern` each key is one value; pointer applies to `key` only".into(),
+                ));
+            }
+        }
+        SourceKind::Exec => match &s.command {
+            None => return need("command", "[\"/usr/local/bin/app-metrics\", \"--json\"]"),
+            Some(c) if c.is_empty() || c[0].trim().is_empty() => {
+                return Err((
+                    "command",
+                    "must name a program: [\"prog\", \"arg\", ...]".into(),
+                ));
+            }
+            Some(_) => {}
+        },
+        SourceKind::Demo | SourceKind::InProcess => {}
+    }
+    Ok(())
 }
 
 #[cfg(test)]

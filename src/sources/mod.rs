@@ -106,6 +106,11 @@ pub fn from_config(config: &SourceConfig) -> Result<Arc<dyn Source>, String> {
         SourceKind::Demo => Ok(Arc::new(InProcess::new(Arc::new(
             demo::DemoPersistence::from_config(config),
         )))),
+        SourceKind::Http
+        | SourceKind::File
+        | SourceKind::BatchDir
+        | SourceKind::Redis
+        | SourceKind::Exec => Err(format!("kind {} is not built yet", config.kind)),
         SourceKind::InProcess => {
             Err("in-process sources are added in code with Pipeline::add_metrics_source".into())
         }
