@@ -19,6 +19,15 @@ use super::{accepts_gzip, body, negotiate, status_page};
 use crate::pipeline::ViewCell;
 use crate::selfmetrics::Telemetry;
 
+/// Connections served at once; more wait in the kernel's accept backlog.
+const MAX_CONNECTIONS: usize = 1024;
+
+/// Longest time a connection may stay open (a scrape takes milliseconds).
+const MAX_CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Requests with a bigger body are refused: nothing here reads a body.
+const MAX_REQUEST_BODY: u64 = 16 * 1024;
+
 /// What the endpoint serves from.
 #[derive(Clone)]
 pub struct Endpoint {
@@ -39,8 +48,18 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let endpoint = Arc::new(endpoint);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     tokio::pin!(shutdown);
     loop {
+        // At the connection limit, stop accepting until a connection ends: the kernel's
+        // backlog holds the newcomers instead of this process' memory.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(s) => s,
+                Err(_) => return,
+            },
+            _ = &mut shutdown => return,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -55,6 +74,7 @@ pub async fn serve(
         };
         let endpoint = endpoint.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let service = service_fn(move |req| {
                 let endpoint = endpoint.clone();
                 async move { Ok::<_, Infallible>(handle(&endpoint, req)) }
@@ -65,8 +85,13 @@ pub async fn serve(
                 .header_read_timeout(Duration::from_secs(10))
                 .max_buf_size(64 * 1024)
                 .serve_connection(TokioIo::new(stream), service);
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            // A client that stops reading would hold its connection (and the view it is
+            // being sent) forever: every connection has a lifetime cap. Prometheus simply
+            // reconnects for its next scrape.
+            match tokio::time::timeout(MAX_CONNECTION_LIFETIME, conn).await {
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "connection ended with an error"),
+                Ok(Ok(())) => {}
+                Err(_) => tracing::debug!(%peer, "connection closed at its lifetime cap"),
             }
         });
     }
@@ -81,6 +106,18 @@ fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> 
             .http_errors
             .fetch_add(1, Ordering::Relaxed);
         return plain(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+    }
+    let body_len = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if body_len.is_some_and(|n| n > MAX_REQUEST_BODY) {
+        endpoint
+            .telemetry
+            .http_errors
+            .fetch_add(1, Ordering::Relaxed);
+        return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
     }
     let mut response = match req.uri().path() {
         "/metrics" => {
