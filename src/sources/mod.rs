@@ -2,7 +2,13 @@
 //! type that implements [`Source`] (or `snapbridge_core::MetricsSource` for in-process
 //! ones) and a `from_config` constructor.
 
+pub mod batch_dir;
 pub mod demo;
+pub mod document;
+pub mod exec;
+pub mod file;
+pub mod http;
+pub mod redis;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -106,13 +112,71 @@ pub fn from_config(config: &SourceConfig) -> Result<Arc<dyn Source>, String> {
         SourceKind::Demo => Ok(Arc::new(InProcess::new(Arc::new(
             demo::DemoPersistence::from_config(config),
         )))),
-        SourceKind::Http
-        | SourceKind::File
-        | SourceKind::BatchDir
-        | SourceKind::Redis
-        | SourceKind::Exec => Err(format!("kind {} is not built yet", config.kind)),
+        SourceKind::Http => Ok(Arc::new(http::HttpSource::from_config(config)?)),
+        SourceKind::File => Ok(Arc::new(file::FileSource::from_config(config)?)),
+        SourceKind::BatchDir => Ok(Arc::new(batch_dir::BatchDirSource::from_config(config)?)),
+        SourceKind::Redis => Ok(Arc::new(redis::RedisSource::from_config(config)?)),
+        SourceKind::Exec => Ok(Arc::new(exec::ExecSource::from_config(config)?)),
         SourceKind::InProcess => {
             Err("in-process sources are added in code with Pipeline::add_metrics_source".into())
         }
     }
+}
+
+/// Replaces every secret (a password, a token) found in `message` with `***`: errors of
+/// libraries sometimes echo what they were given.
+pub fn scrub(message: &str, secrets: &[String]) -> String {
+    let mut out = message.to_string();
+    for secret in secrets {
+        if secret.len() >= 3 && out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), "***");
+        }
+    }
+    out
+}
+
+/// An error and its causes on one line (`client error (Connect): tcp connect error: ...`).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = inner.source();
+    }
+    s
+}
+
+/// Marks a source busy while a pull runs, so that a pull which outlived its timeout (its
+/// blocking work still going) makes the next one fail at once instead of piling up.
+#[derive(Default)]
+pub struct Busy(Arc<AtomicBool>);
+
+impl Busy {
+    /// Takes the flag, or says the previous pull is still running.
+    pub fn enter(&self) -> Result<BusyToken, String> {
+        if self.0.swap(true, Ordering::AcqRel) {
+            return Err("the previous pull is still running (it exceeded its timeout)".into());
+        }
+        Ok(BusyToken(self.0.clone()))
+    }
+}
+
+/// Held while a pull runs; releases the flag when dropped.
+pub struct BusyToken(Arc<AtomicBool>);
+
+impl Drop for BusyToken {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// A timeout a source applies to its own work: a little shorter than the pipeline's, so the
+/// source's own message (which names its target) wins the race.
+pub fn own_deadline(config: &SourceConfig) -> std::time::Duration {
+    let t = config.timeout();
+    t.saturating_sub(t / 20)
 }

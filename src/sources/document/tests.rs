@@ -1,0 +1,166 @@
+use super::*;
+use crate::config::Config;
+use snapbridge_core::{Number, Value};
+
+fn opts(extra: &str) -> DocumentOptions {
+    let text = format!("[[source]]\nname = \"s\"\nkind = \"exec\"\ncommand = [\"x\"]\n{extra}\n");
+    DocumentOptions::from_config(&Config::parse(&text, "t").unwrap().sources[0])
+}
+
+fn value_of<'a>(p: &'a Pulled, name: &str) -> &'a Value {
+    &p.snapshot
+        .samples
+        .iter()
+        .find(|s| s.key.name == name)
+        .unwrap_or_else(|| panic!("{name} missing: {:?}", p.snapshot))
+        .value
+}
+
+#[test]
+fn plain_map_keeps_integers_exact_and_flattens_groups() {
+    let doc = br#"{"records_written": 18446744073709551615, "queue_size": 7.5,
+        "jobs": {"created": 5, "failed": 1}, "healthy": true, "error": null}"#;
+    let p = parse(doc, &opts("")).unwrap();
+    assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+    assert_eq!(
+        value_of(&p, "records_written"),
+        &Value::Untyped(Number::Int(u64::MAX))
+    );
+    assert_eq!(
+        value_of(&p, "queue_size"),
+        &Value::Untyped(Number::Float(7.5))
+    );
+    assert_eq!(
+        value_of(&p, "jobs_created"),
+        &Value::Untyped(Number::Int(5))
+    );
+    assert_eq!(value_of(&p, "healthy"), &Value::Untyped(Number::Int(1)));
+    assert_eq!(p.snapshot.len(), 5);
+}
+
+#[test]
+fn per_key_problems_are_rejections_and_the_rest_is_kept() {
+    let doc = br#"{"ok": 1, "word": "lots", "list": [1], "neg_total": -3, "nan_total": NaN,
+        "gauge_nan": NaN, "typed": {"type": "summary", "value": 1},
+        "big": {"type": "gauge", "value": 1, "labels": {"l": "LONG"}}}"#;
+    let doc = String::from_utf8_lossy(doc).replace("LONG", &"x".repeat(1 << 20));
+    let p = parse(doc.as_bytes(), &opts("counters = [\"*_total\"]")).unwrap();
+    let mut reasons: Vec<_> = p
+        .rejected
+        .iter()
+        .map(|r| (r.key.as_str(), r.reason))
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            ("big", reason::TOO_LONG),
+            ("list", reason::NON_NUMERIC),
+            ("nan_total", reason::NAN),
+            ("neg_total", reason::NEGATIVE),
+            ("typed", reason::UNKNOWN_TYPE),
+            ("word", reason::NON_NUMERIC),
+        ]
+    );
+    assert!(matches!(value_of(&p, "gauge_nan"), Value::Untyped(Number::Float(f)) if f.is_nan()));
+    assert_eq!(value_of(&p, "ok"), &Value::Untyped(Number::Int(1)));
+    assert!(p.rejected.iter().all(|r| !r.detail.contains('\n')));
+}
+
+#[test]
+fn typed_entries_and_arrays() {
+    let doc = br#"{"reads": {"name": "ops", "type": "counter", "value": 3, "labels": {"op": "read", "code": 200}},
+        "writes": {"name": "ops", "type": "counter", "value": 4, "labels": {"op": "write"}, "unit": "1", "description": "Ops"},
+        "lat": {"type": "histogram", "buckets": {"0.1": 1, "1": 3, "+Inf": 4}, "sum": 2.5, "unit": "s"},
+        "seed3": {"buckets": [0.1, 1], "samples": [0.05, 0.5, 2]}}"#;
+    let p = parse(doc, &opts("")).unwrap();
+    assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+    assert_eq!(p.snapshot.len(), 4);
+    let reads = p
+        .snapshot
+        .samples
+        .iter()
+        .find(|s| s.key.labels.get("op") == Some("read"))
+        .unwrap();
+    assert_eq!(reads.key.name, "ops");
+    assert_eq!(reads.key.labels.get("code"), Some("200"));
+    match value_of(&p, "lat") {
+        Value::Histogram(h) => {
+            assert_eq!((h.counts.clone(), h.count, h.sum), (vec![1, 3], 4, 2.5));
+        }
+        v => panic!("{v:?}"),
+    }
+    match value_of(&p, "seed3") {
+        Value::Histogram(h) => assert_eq!((h.counts.clone(), h.count), (vec![1, 2], 3)),
+        v => panic!("{v:?}"),
+    }
+    let arr = br#"[{"name": "a", "type": "gauge", "value": -1}, {"type": "gauge", "value": 1}, 5]"#;
+    let p = parse(arr, &opts("")).unwrap();
+    assert_eq!(p.snapshot.len(), 1);
+    assert_eq!(p.rejected.len(), 2);
+    assert_eq!(value_of(&p, "a"), &Value::Gauge(-1.0));
+}
+
+#[test]
+fn bad_histograms_are_rejected_by_key() {
+    let doc =
+        br#"{"h1": {"type": "histogram", "buckets": {"1": 5, "0.5": 6}, "count": 6, "sum": 1},
+        "h2": {"type": "histogram", "buckets": {"1": 1}, "sum": 1},
+        "h3": {"type": "histogram", "buckets": {"1": 1}, "count": 2, "sum": "x"}}"#;
+    let p = parse(doc, &opts("")).unwrap();
+    assert_eq!(p.snapshot.len(), 0);
+    assert!(
+        p.rejected
+            .iter()
+            .all(|r| r.reason == reason::INVALID_HISTOGRAM)
+    );
+    assert_eq!(p.rejected.len(), 3);
+}
+
+#[test]
+fn document_problems_fail_with_one_line() {
+    for (doc, want) in [
+        (&b"{\"a\": 1, \"b\": "[..], "truncated JSON"),
+        (b"{\"a\": 1,, }", "malformed JSON"),
+        (b"42", "the document is the number 42"),
+        (b"  ", "empty"),
+    ] {
+        let e = parse(doc, &opts("")).unwrap_err();
+        assert!(e.contains(want), "{e}");
+        assert!(!e.contains('\n'));
+    }
+    let e = parse(b"{\"a\": 1}", &opts("pointer = \"/metrics\"")).unwrap_err();
+    assert!(e.contains("\"/metrics\""), "{e}");
+    let p = parse(
+        br#"{"metrics": {"x": 1}, "meta": "v1"}"#,
+        &opts("pointer = \"/metrics\""),
+    )
+    .unwrap();
+    assert_eq!(p.snapshot.len(), 1);
+}
+
+#[test]
+fn python_tokens_only_outside_strings() {
+    let out = python_tokens_to_strings(br#"{"a": NaN, "b": "NaN Infinity", "c": -Infinity}"#);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        r#"{"a": "NaN", "b": "NaN Infinity", "c": "-Infinity"}"#
+    );
+}
+
+#[test]
+fn a_hundred_thousand_keys_parse_in_linear_time() {
+    let mut doc = String::from("{");
+    for i in 0..100_000 {
+        doc.push_str(&format!("\"key_{i}\": {i},"));
+    }
+    doc.push_str("\"last\": 0}");
+    let t = std::time::Instant::now();
+    let p = parse(doc.as_bytes(), &opts("")).unwrap();
+    assert_eq!(p.snapshot.len(), 100_001);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+}
