@@ -25,6 +25,8 @@ pub struct Telemetry {
     pub scrape_nanos: AtomicU64,
     /// The OTLP sink.
     pub otlp: SinkStats,
+    /// State file reads or writes that failed.
+    pub state_errors: AtomicU64,
 }
 
 /// What a push sink reports.
@@ -138,6 +140,13 @@ impl SelfMetrics {
         add(
             Sample::gauge("snapbridge_series", figures.series as f64),
             "Series published in the previous cycle, self-metrics included",
+        );
+        add(
+            Sample::counter(
+                "snapbridge_state_file_errors",
+                telemetry.state_errors.load(Ordering::Relaxed),
+            ),
+            "State file reads or writes that failed (the file is then ignored)",
         );
         let nanos = |a: &AtomicU64| Duration::from_nanos(a.load(Ordering::Relaxed)).as_secs_f64();
         let mut sinks = vec![(

@@ -25,6 +25,7 @@
 mod arith;
 mod hash;
 mod labels;
+mod persist;
 mod snapshot;
 mod source;
 mod tracker;

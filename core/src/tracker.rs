@@ -140,19 +140,27 @@ impl CycleStats {
     }
 }
 
-enum State {
+pub(crate) enum State {
     Counter { prev: Number, total: Number },
     Gauge,
     Histogram { prev: Histogram, total: Histogram },
 }
 
-struct Entry<M> {
+/// A series' state read back from a saved file, waiting for the series to be seen again.
+pub(crate) struct Restored {
+    pub(crate) kind: Kind,
+    pub(crate) start: SystemTime,
+    pub(crate) last_seen: SystemTime,
+    pub(crate) state: State,
+}
+
+pub(crate) struct Entry<M> {
     meta: M,
-    kind: Kind,
-    start: SystemTime,
-    last_seen: SystemTime,
+    pub(crate) kind: Kind,
+    pub(crate) start: SystemTime,
+    pub(crate) last_seen: SystemTime,
     seen_in: u64,
-    state: State,
+    pub(crate) state: State,
 }
 
 /// What `attach` is told about a series seen for the first time.
@@ -170,9 +178,9 @@ pub struct SeriesInfo<'a> {
 
 /// A tracked series: its key and state, stored in a vector so that the order of the last
 /// snapshot can be replayed without hashing.
-struct Slot<M> {
-    key: SeriesKey,
-    entry: Entry<M>,
+pub(crate) struct Slot<M> {
+    pub(crate) key: SeriesKey,
+    pub(crate) entry: Entry<M>,
 }
 
 /// Marks a sample position that maps to no slot (rejected or declined).
@@ -185,8 +193,10 @@ const NO_SLOT: u32 = u32::MAX;
 /// there, so that work is done once per series, not once per cycle.
 pub struct DeltaTracker<M = SeriesKey> {
     config: TrackerConfig,
-    slots: Vec<Slot<M>>,
+    pub(crate) slots: Vec<Slot<M>>,
     index: HashMap<SeriesKey, u32, SeededState>,
+    // State read back from a saved file (`restore_state`), for series not seen since.
+    pub(crate) restored: HashMap<SeriesKey, Restored, SeededState>,
     // Sources usually list their series in the same order every time: `last_order[i]` is the
     // slot of the previous snapshot's i-th sample, so a lookup is one key comparison and
     // hashing is left for series that moved or are new.
@@ -203,6 +213,7 @@ impl<M: Clone> DeltaTracker<M> {
             config,
             slots: Vec::new(),
             index: HashMap::default(),
+            restored: HashMap::default(),
             last_order: Vec::new(),
             order: Vec::new(),
             cycle: 0,
@@ -284,6 +295,42 @@ impl<M: Clone> DeltaTracker<M> {
                 // A kind change makes a new series under the same key: fall through to
                 // the first-sighting rules, replacing this slot's entry.
             }
+            // A series saved by a previous run continues from its saved state.
+            if found.is_none()
+                && let Some(r) = self.restored.remove(&key).filter(|r| r.kind == kind)
+            {
+                let info = SeriesInfo {
+                    key: &key,
+                    kind,
+                    unit: unit.as_deref(),
+                    description: description.as_deref(),
+                };
+                let Some(meta) = attach(&info) else {
+                    stats.declined += 1;
+                    order.push(NO_SLOT);
+                    continue;
+                };
+                let mut entry = Entry {
+                    meta,
+                    kind,
+                    start: r.start,
+                    last_seen: now,
+                    seen_in: cycle,
+                    state: r.state,
+                };
+                if let Some(value) = advance(&mut entry.state, value, &mut stats) {
+                    out.push(Tracked {
+                        meta: entry.meta.clone(),
+                        start: entry.start,
+                        value,
+                    });
+                }
+                let i = self.slots.len() as u32;
+                self.index.insert(key.clone(), i);
+                self.slots.push(Slot { key, entry });
+                order.push(i);
+                continue;
+            }
             let first = first_sighting(&value, initial).map_err(|reason| {
                 stats.rejected[reason as usize] += 1;
             });
@@ -351,7 +398,9 @@ impl<M: Clone> DeltaTracker<M> {
             return 0;
         }
         self.last_sweep = Some(now);
-        let stale = |e: &Entry<M>| now.duration_since(e.last_seen).unwrap_or_default() > max;
+        let old = |t: SystemTime| now.duration_since(t).unwrap_or_default() > max;
+        self.restored.retain(|_, r| !old(r.last_seen));
+        let stale = |e: &Entry<M>| old(e.last_seen);
         let mut removed = 0;
         let mut i = 0;
         while i < self.slots.len() {

@@ -59,6 +59,10 @@ pub struct Config {
     /// The `/metrics` endpoint.
     #[serde(default)]
     pub prometheus: PrometheusConfig,
+    /// Where to keep the trackers' state between runs, so a restart neither double counts
+    /// nor loses what sources counted meanwhile (written atomically each cycle).
+    #[serde(default)]
+    pub state_file: Option<std::path::PathBuf>,
     /// This instance's share of the sources, `"i/n"` (1-based): several snapbridges with the
     /// same config and shards 1/n..n/n export every source exactly once between them.
     #[serde(default)]

@@ -11,6 +11,7 @@
 pub mod families;
 pub mod normalize;
 pub mod source_runtime;
+mod state_file;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -47,6 +48,9 @@ pub struct Pipeline {
     notify: tokio::sync::watch::Sender<Arc<View>>,
     figures: CycleFigures,
     last_body_len: usize,
+    state_file: Option<std::path::PathBuf>,
+    // Saved state read at start, handed to each source as it is added.
+    saved_state: std::collections::HashMap<String, String>,
 }
 
 impl Pipeline {
@@ -69,7 +73,10 @@ impl Pipeline {
             notify: tokio::sync::watch::Sender::new(Arc::new(View::empty())),
             figures: CycleFigures::default(),
             last_body_len: 4096,
+            state_file: config.state_file.clone(),
+            saved_state: std::collections::HashMap::new(),
         };
+        pipeline.read_state();
         for source in config.own_sources() {
             let built = sources::from_config(source)
                 .map_err(|e| format!("source {:?}: {e}", source.name))?;
@@ -78,9 +85,47 @@ impl Pipeline {
         Ok(pipeline)
     }
 
+    /// Reads the state file, if one is configured; a bad file is reported and ignored.
+    fn read_state(&mut self) {
+        let Some(path) = self.state_file.clone() else {
+            return;
+        };
+        match state_file::load(&path) {
+            Ok(sections) => self.saved_state = sections.into_iter().collect(),
+            Err(e) => {
+                self.telemetry
+                    .state_errors
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(error = %e, "state file not used");
+            }
+        }
+    }
+
+    /// Saves the trackers' state, if a state file is configured.
+    fn save_state(&self) {
+        if let Some(path) = &self.state_file
+            && let Err(e) = state_file::save(path, &self.sources)
+        {
+            self.telemetry
+                .state_errors
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(error = %e, "state not saved");
+        }
+    }
+
     /// Adds a source of any kind, typed and labelled by `config`.
     pub fn add_source(&mut self, config: &SourceConfig, source: Arc<dyn Source>) {
-        let runtime = SourceRuntime::new(config, source, self.default_timeout, self.max_staleness);
+        let mut runtime =
+            SourceRuntime::new(config, source, self.default_timeout, self.max_staleness);
+        if let Some(saved) = self.saved_state.remove(&config.name) {
+            // Checked when the file was read, so this cannot fail.
+            match runtime.restore_state(&saved) {
+                Ok(n) => {
+                    tracing::info!(source = %config.name, series = n, "tracker state restored")
+                }
+                Err(e) => tracing::warn!(source = %config.name, error = %e, "state not restored"),
+            }
+        }
         self.sources.push(runtime);
     }
 
@@ -117,6 +162,8 @@ impl Pipeline {
         let results = self.pull_all().await;
         let view = self.publish(now, results);
         self.figures.cycle_duration = started.elapsed();
+        // After the swap: scrapes already see the new view while the state is written.
+        self.save_state();
         view
     }
 

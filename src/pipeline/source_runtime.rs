@@ -99,6 +99,21 @@ impl SourceRuntime {
         self.tracker.len()
     }
 
+    /// The source's name.
+    pub fn name(&self) -> &str {
+        &self.status.name
+    }
+
+    /// Appends the tracker's state (see `DeltaTracker::save_state`).
+    pub fn save_state(&self, out: &mut String) {
+        self.tracker.save_state(out);
+    }
+
+    /// Restores the tracker's state saved by a previous run.
+    pub fn restore_state(&mut self, text: &str) -> Result<usize, String> {
+        self.tracker.restore_state(text)
+    }
+
     /// Applies one pull's outcome: on success the series go through normalisation and the
     /// tracker into `out`; on failure the source contributes nothing this cycle (so its
     /// series go stale in Prometheus, as a down target's do) but keeps its tracker state.

@@ -22,8 +22,11 @@ use crate::selfmetrics::Telemetry;
 /// Connections served at once; more wait in the kernel's accept backlog.
 const MAX_CONNECTIONS: usize = 1024;
 
-/// Longest time a connection may stay open (a scrape takes milliseconds).
+/// After this long a connection closes once its current request is answered.
 const MAX_CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+
+/// How long a connection past its lifetime may take to finish its response.
+const CLOSE_GRACE: Duration = Duration::from_secs(30);
 
 /// Requests with a bigger body are refused: nothing here reads a body.
 const MAX_REQUEST_BODY: u64 = 16 * 1024;
@@ -86,12 +89,27 @@ pub async fn serve(
                 .max_buf_size(64 * 1024)
                 .serve_connection(TokioIo::new(stream), service);
             // A client that stops reading would hold its connection (and the view it is
-            // being sent) forever: every connection has a lifetime cap. Prometheus simply
-            // reconnects for its next scrape.
-            match tokio::time::timeout(MAX_CONNECTION_LIFETIME, conn).await {
-                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "connection ended with an error"),
-                Ok(Ok(())) => {}
-                Err(_) => tracing::debug!(%peer, "connection closed at its lifetime cap"),
+            // being sent) forever. After its lifetime a connection finishes the request in
+            // flight and closes (keep-alive clients such as Prometheus just reconnect); one
+            // that still has not finished after a grace period is dropped.
+            let mut conn = std::pin::pin!(conn);
+            let outcome = tokio::select! {
+                r = conn.as_mut() => Some(r),
+                _ = tokio::time::sleep(MAX_CONNECTION_LIFETIME) => None,
+            };
+            let outcome = match outcome {
+                Some(r) => Some(r),
+                None => {
+                    conn.as_mut().graceful_shutdown();
+                    tokio::time::timeout(CLOSE_GRACE, conn.as_mut()).await.ok()
+                }
+            };
+            match outcome {
+                Some(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error")
+                }
+                Some(Ok(())) => {}
+                None => tracing::debug!(%peer, "connection dropped: its client stopped reading"),
             }
         });
     }

@@ -1,0 +1,101 @@
+//! The state file: every source's tracker state, saved after each cycle and read at start.
+//!
+//! Without it a restart forgets each counter's running total: a source that had reset
+//! before would then restart its exported total from its raw value, and Prometheus would
+//! count that as a reset and add the raw value again. The file is written to a temporary
+//! name, synced and renamed, so a crash leaves the old file or the new one, never half of
+//! one; a file that cannot be read back is reported and ignored, never fatal.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use snapbridge_core::{DeltaTracker, TrackerConfig};
+
+use super::source_runtime::SourceRuntime;
+
+const HEADER: &str = "snapbridge-state\t1";
+const SECTION: &str = "@source\t";
+
+/// Writes the state of `sources` to `path` atomically.
+pub fn save(path: &Path, sources: &[SourceRuntime]) -> Result<(), String> {
+    let mut text = String::from(HEADER);
+    text.push('\n');
+    for s in sources {
+        text.push_str(SECTION);
+        text.push_str(&escape_name(s.name()));
+        text.push('\n');
+        s.save_state(&mut text);
+    }
+    let tmp = tmp_path(path);
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| format!("cannot write the state file {}: {e}", path.display()))
+}
+
+/// Reads `path`: each source's saved state, by source name, every section checked. A
+/// missing file is a first start (nothing); a malformed one is an error and yields nothing.
+pub fn load(path: &Path) -> Result<Vec<(String, String)>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(format!(
+                "cannot read the state file {}: {e}",
+                path.display()
+            ));
+        }
+    };
+    let bad = |what: String| {
+        format!(
+            "state file {} is corrupt ({what}); ignoring it",
+            path.display()
+        )
+    };
+    let mut lines = text.split_inclusive('\n');
+    if lines.next().map(str::trim_end) != Some(HEADER) {
+        return Err(bad("no header".into()));
+    }
+    let mut sections: Vec<(String, String)> = Vec::new();
+    for line in lines {
+        if let Some(name) = line.trim_end_matches('\n').strip_prefix(SECTION) {
+            sections.push((unescape_name(name), String::new()));
+        } else if let Some((_, body)) = sections.last_mut() {
+            body.push_str(line);
+        } else {
+            return Err(bad("a series before any source section".into()));
+        }
+    }
+    // Check every section now, so a bad one restores nothing at all.
+    for (name, body) in &sections {
+        let mut probe: DeltaTracker<()> = DeltaTracker::new(TrackerConfig::default());
+        probe
+            .restore_state(body)
+            .map_err(|e| bad(format!("source {name:?}: {e}")))?;
+    }
+    Ok(sections)
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+fn escape_name(name: &str) -> String {
+    name.replace('%', "%25")
+        .replace('\n', "%0A")
+        .replace('\t', "%09")
+}
+
+fn unescape_name(name: &str) -> String {
+    name.replace("%09", "\t")
+        .replace("%0A", "\n")
+        .replace("%25", "%")
+}
