@@ -4,6 +4,7 @@
 
 pub mod otlp;
 pub mod prom;
+pub mod sources;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
