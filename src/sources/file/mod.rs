@@ -39,6 +39,8 @@ pub struct FileSource {
 
 struct Inner {
     target: Target,
+    // The file read last by a glob source (mtime, name): rotation only moves forward.
+    last: std::sync::Mutex<Option<(SystemTime, std::ffi::OsString)>>,
     max_bytes: u64,
     opts: DocumentOptions,
     busy: Busy,
@@ -79,6 +81,7 @@ impl FileSource {
         Ok(FileSource {
             inner: Arc::new(Inner {
                 target,
+                last: std::sync::Mutex::new(None),
                 max_bytes: config.max_bytes(),
                 opts: DocumentOptions::from_config(config),
                 busy: Busy::default(),
@@ -110,15 +113,46 @@ impl Inner {
                 dir,
                 matcher,
                 shown,
-            } => newest(dir, matcher).map_err(|e| format!("path_glob {shown}: {e}"))?,
+            } => self
+                .newest_forward(dir, matcher)
+                .map_err(|e| format!("path_glob {shown}: {e}"))?,
         };
         read_stable(&path, self.max_bytes, &self.opts)
             .map_err(|e| format!("file {}: {e}", path.display()))
     }
 }
 
+impl Inner {
+    /// The newest match, listing again when the listing may have raced a rename: a
+    /// directory listing taken while a file is renamed into place can miss it (POSIX leaves
+    /// that unspecified), and picking an older rotated file would look like a counter
+    /// reset and count its values twice.
+    fn newest_forward(&self, dir: &Path, matcher: &GlobMatcher) -> Result<PathBuf, String> {
+        let last = self.last.lock().map(|l| l.clone()).unwrap_or(None);
+        let mut found = Err(String::new());
+        for attempt in 0..ATTEMPTS * 2 {
+            if attempt > 0 {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            found = newest(dir, matcher);
+            match (&found, &last) {
+                (Ok((mtime, name, _)), Some(prev)) if (*mtime, name) < (prev.0, &prev.1) => {}
+                (Ok(_), _) => break,
+                (Err(_), _) => {}
+            }
+        }
+        let (mtime, name, path) = found?;
+        if let Ok(mut l) = self.last.lock() {
+            *l = Some((mtime, name));
+        }
+        Ok(path)
+    }
+}
+
+type Found = (SystemTime, std::ffi::OsString, PathBuf);
+
 /// The newest regular file in `dir` whose name matches.
-fn newest(dir: &Path, matcher: &GlobMatcher) -> Result<PathBuf, String> {
+fn newest(dir: &Path, matcher: &GlobMatcher) -> Result<Found, String> {
     let entries = fs::read_dir(dir)
         .map_err(|e| format!("cannot list the directory {}: {e}", dir.display()))?;
     let mut best: Option<(SystemTime, std::ffi::OsString)> = None;
@@ -139,8 +173,11 @@ fn newest(dir: &Path, matcher: &GlobMatcher) -> Result<PathBuf, String> {
             best = Some((mtime, name));
         }
     }
-    best.map(|(_, n)| dir.join(n))
-        .ok_or_else(|| "no file matches".to_string())
+    best.map(|(t, n)| {
+        let path = dir.join(&n);
+        (t, n, path)
+    })
+    .ok_or_else(|| "no file matches".to_string())
 }
 
 /// Identity and shape of a file at one instant: changed means re-read.
@@ -215,7 +252,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         fs::write(dir.path().join("m-2.json"), "{\"a\": 2").unwrap();
         fs::write(dir.path().join("other.json"), "{}").unwrap();
-        let p = newest(dir.path(), &m).unwrap();
+        let (_, _, p) = newest(dir.path(), &m).unwrap();
         assert!(p.ends_with("m-2.json"));
         let e = read_stable(&p, 1 << 20, &DocumentOptions::default()).unwrap_err();
         assert!(e.contains("truncated JSON"), "{e}");
