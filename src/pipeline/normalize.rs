@@ -27,6 +27,8 @@ pub struct NormalizeStats {
     pub label_too_long: u64,
     /// Plain numbers matched by no rule while `default_kind = "ignore"`.
     pub ignored: u64,
+    /// Series whose name has no letter or digit at all (nothing to export it under).
+    pub invalid_name: u64,
 }
 
 /// Per-source normalisation rules.
@@ -105,6 +107,10 @@ impl Normalizer {
         }
         if !names::is_base_name(&s.key.name) {
             s.key.name = names::base_name(&s.key.name);
+            if !s.key.name.bytes().any(|b| b.is_ascii_alphanumeric()) {
+                stats.invalid_name += 1;
+                return false;
+            }
         }
         self.normalize_labels(&mut s.key.labels, stats)
     }

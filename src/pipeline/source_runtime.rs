@@ -207,6 +207,7 @@ impl SourceRuntime {
             ("series_limit", limit),
             ("kind_conflict", conflict),
             ("label_value_too_long", norm.label_too_long),
+            ("invalid_name", norm.invalid_name),
         ] {
             c.dropped.insert(reason, n);
         }

@@ -21,12 +21,23 @@ def number(v):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--format", choices=["text", "openmetrics"], required=True)
+    ap.add_argument("--many", action="store_true", help="documents separated by a line '#=SPLIT=' (which no exposition line can forge: values escape their newlines); one OK or ERR line each")
     args = ap.parse_args()
     data = sys.stdin.buffer.read().decode("utf-8")
     if args.format == "text":
         from prometheus_client.parser import text_string_to_metric_families
     else:
         from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    if args.many:
+        for doc in data.split("\n#=SPLIT=\n"):
+            if not doc:
+                continue
+            try:
+                n = sum(len(f.samples) for f in text_string_to_metric_families(doc))
+                print(f"OK {n}")
+            except Exception as e:  # noqa: BLE001
+                print(f"ERR {type(e).__name__}: {e}".replace("\n", " "))
+        return
     try:
         families = [
             {
