@@ -108,6 +108,7 @@ fn bench_scrape(c: &mut Criterion) {
             telemetry: p.telemetry(),
             stale_after: Duration::from_secs(3600),
             started: SystemTime::now(),
+            security: snapbridge::sinks::prometheus::Security::none(),
         };
         rt.spawn(serve(listener, endpoint, std::future::pending()));
         let agent = ureq::AgentBuilder::new().build();

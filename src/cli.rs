@@ -13,7 +13,7 @@ use crate::config::otlp::Protocol;
 use crate::pipeline::Pipeline;
 use crate::sinks::otlp::{OtlpSink, Settings};
 use crate::sinks::prometheus::render::{self, Format};
-use crate::sinks::prometheus::{Endpoint, serve};
+use crate::sinks::prometheus::{Endpoint, Security, serve};
 
 /// Exports metrics that live in snapshots to Prometheus and OpenTelemetry.
 #[derive(Parser, Debug)]
@@ -159,6 +159,7 @@ async fn run(config: Config, embedded: bool) -> Result<(), String> {
         telemetry: pipeline.telemetry(),
         stale_after: pipeline.interval() * 3 + Duration::from_secs(30),
         started: SystemTime::now(),
+        security: Security::from_config(&config.prometheus)?,
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut server_stop = stop_rx.clone();
@@ -168,8 +169,13 @@ async fn run(config: Config, embedded: bool) -> Result<(), String> {
     if embedded {
         say("snapbridge: no --config given, running the embedded demo source");
     }
+    let scheme = if config.prometheus.tls_server_config.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     say(&format!(
-        "snapbridge serving http://{bound}/metrics (status page: http://{bound}/)"
+        "snapbridge serving {scheme}://{bound}/metrics (status page: {scheme}://{bound}/)"
     ));
     let shutdown_timeout = config.shutdown_timeout.0;
     pipeline.run(shutdown_signal(), shutdown_timeout).await;

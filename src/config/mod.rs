@@ -85,14 +85,33 @@ pub struct PrometheusConfig {
     /// Address to listen on; loopback by default.
     #[serde(default = "defaults::listen")]
     pub listen: SocketAddr,
+    /// Serve HTTPS, as the `tls_server_config` of Prometheus exporters' web config.
+    #[serde(default)]
+    pub tls_server_config: Option<TlsServerConfig>,
+    /// Users allowed in, with bcrypt-hashed passwords (`alice = "$2y$10$..."`), as the
+    /// `basic_auth_users` of Prometheus exporters' web config. Empty: no authentication.
+    #[serde(default)]
+    pub basic_auth_users: BTreeMap<String, String>,
 }
 
 impl Default for PrometheusConfig {
     fn default() -> Self {
         PrometheusConfig {
             listen: defaults::listen(),
+            tls_server_config: None,
+            basic_auth_users: BTreeMap::new(),
         }
     }
+}
+
+/// Certificate and key of the HTTPS endpoint (PEM files).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsServerConfig {
+    /// Certificate chain, PEM.
+    pub cert_file: std::path::PathBuf,
+    /// Private key, PEM.
+    pub key_file: std::path::PathBuf,
 }
 
 /// One source: where its snapshot comes from and how its values are typed and labelled.

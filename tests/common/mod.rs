@@ -5,6 +5,7 @@
 pub mod otlp;
 pub mod prom;
 pub mod sources;
+pub mod tls;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
@@ -275,6 +276,8 @@ impl Bridge {
             telemetry: pipeline.telemetry(),
             stale_after: Duration::from_secs(3600),
             started: SystemTime::now(),
+            security: snapbridge::sinks::prometheus::Security::from_config(&config.prometheus)
+                .expect("endpoint security"),
         };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         runtime.spawn(serve(listener, endpoint, async move {

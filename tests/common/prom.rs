@@ -93,3 +93,39 @@ impl Prometheus {
         }
     }
 }
+
+impl Prometheus {
+    /// Starts Prometheus with the given `scrape_configs` entries (YAML, indented as list items).
+    pub fn start_with(scrape_configs: &str) -> Prometheus {
+        let bin = peer("SNAPBRIDGE_PROMETHEUS", "bin/prometheus");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n{scrape_configs}"),
+        )
+        .expect("write prometheus.yml");
+        let port = free_port();
+        let mut cmd = Command::new(bin);
+        cmd.arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--log.level=warn");
+        let proc = Proc::spawn("prometheus", cmd, dir.path().join("prometheus.log"));
+        let prom = Prometheus {
+            proc,
+            port,
+            _dir: dir,
+        };
+        wait_for("prometheus /-/ready", Duration::from_secs(30), || {
+            ureq::get(&format!("http://127.0.0.1:{port}/-/ready"))
+                .call()
+                .ok()
+                .filter(|r| r.status() == 200)
+        });
+        prom
+    }
+}

@@ -2,9 +2,11 @@
 //! `/healthz` and a status page on `/`.
 
 pub mod render;
+mod security;
 mod server;
 mod status_page;
 
+pub use security::Security;
 pub use server::{Endpoint, serve};
 
 use bytes::Bytes;

@@ -15,9 +15,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use super::render::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
-use super::{accepts_gzip, body, negotiate, status_page};
+use super::{Security, accepts_gzip, body, negotiate, status_page};
 use crate::pipeline::ViewCell;
 use crate::selfmetrics::Telemetry;
+
+/// Time allowed for a TLS handshake and for the request headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connections served at once; more wait in the kernel's accept backlog.
 const MAX_CONNECTIONS: usize = 1024;
@@ -42,6 +45,8 @@ pub struct Endpoint {
     pub stale_after: Duration,
     /// When the process started (health grace before the first cycle).
     pub started: SystemTime,
+    /// TLS and basic authentication (`Security::none()` for plain HTTP).
+    pub security: Arc<Security>,
 }
 
 /// Accepts connections on `listener` until `shutdown` resolves.
@@ -78,40 +83,56 @@ pub async fn serve(
         let endpoint = endpoint.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let service = service_fn(move |req| {
-                let endpoint = endpoint.clone();
-                async move { Ok::<_, Infallible>(handle(&endpoint, req)) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                // A client that never finishes its headers is dropped (slowloris).
-                .header_read_timeout(Duration::from_secs(10))
-                .max_buf_size(64 * 1024)
-                .serve_connection(TokioIo::new(stream), service);
-            // A client that stops reading would hold its connection (and the view it is
-            // being sent) forever. After its lifetime a connection finishes the request in
-            // flight and closes (keep-alive clients such as Prometheus just reconnect); one
-            // that still has not finished after a grace period is dropped.
-            let mut conn = std::pin::pin!(conn);
-            let outcome = tokio::select! {
-                r = conn.as_mut() => Some(r),
-                _ = tokio::time::sleep(MAX_CONNECTION_LIFETIME) => None,
-            };
-            let outcome = match outcome {
-                Some(r) => Some(r),
-                None => {
-                    conn.as_mut().graceful_shutdown();
-                    tokio::time::timeout(CLOSE_GRACE, conn.as_mut()).await.ok()
+            match endpoint.security.tls.clone() {
+                None => serve_connection(stream, peer, endpoint).await,
+                Some(acceptor) => {
+                    // A handshake that does not finish is a slowloris too.
+                    match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => serve_connection(tls, peer, endpoint).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
                 }
-            };
-            match outcome {
-                Some(Err(e)) => {
-                    tracing::debug!(%peer, error = %e, "connection ended with an error")
-                }
-                Some(Ok(())) => {}
-                None => tracing::debug!(%peer, "connection dropped: its client stopped reading"),
             }
         });
+    }
+}
+
+/// Serves HTTP/1.1 on one connection, plain or TLS.
+async fn serve_connection<S>(stream: S, peer: std::net::SocketAddr, endpoint: Arc<Endpoint>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| {
+        let endpoint = endpoint.clone();
+        async move { Ok::<_, Infallible>(handle(&endpoint, req)) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        // A client that never finishes its headers is dropped (slowloris).
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(64 * 1024)
+        .serve_connection(TokioIo::new(stream), service);
+    // A client that stops reading would hold its connection (and the view it is being
+    // sent) forever. After its lifetime a connection finishes the request in flight and
+    // closes (keep-alive clients such as Prometheus just reconnect); one that still has
+    // not finished after a grace period is dropped.
+    let mut conn = std::pin::pin!(conn);
+    let outcome = tokio::select! {
+        r = conn.as_mut() => Some(r),
+        _ = tokio::time::sleep(MAX_CONNECTION_LIFETIME) => None,
+    };
+    let outcome = match outcome {
+        Some(r) => Some(r),
+        None => {
+            conn.as_mut().graceful_shutdown();
+            tokio::time::timeout(CLOSE_GRACE, conn.as_mut()).await.ok()
+        }
+    };
+    match outcome {
+        Some(Err(e)) => tracing::debug!(%peer, error = %e, "connection ended with an error"),
+        Some(Ok(())) => {}
+        None => tracing::debug!(%peer, "connection dropped: its client stopped reading"),
     }
 }
 
@@ -124,6 +145,22 @@ fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> 
             .http_errors
             .fetch_add(1, Ordering::Relaxed);
         return plain(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+    }
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if !endpoint.security.allows(authorization) {
+        endpoint
+            .telemetry
+            .http_errors
+            .fetch_add(1, Ordering::Relaxed);
+        let mut r = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"snapbridge\""),
+        );
+        return r;
     }
     let body_len = req
         .headers()

@@ -1,0 +1,189 @@
+//! TLS and basic authentication for the endpoint, configured like Prometheus exporters'
+//! web config (`tls_server_config`, `basic_auth_users` with bcrypt hashes).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::config::PrometheusConfig;
+
+/// Credentials checked recently: bcrypt costs tens of milliseconds on purpose, and a
+/// scraper sends the same header every scrape (exporter-toolkit caches the same way).
+const CACHE_LIMIT: usize = 64;
+
+/// What the endpoint requires of a client.
+#[derive(Default)]
+pub struct Security {
+    /// Terminates TLS when set.
+    pub tls: Option<TlsAcceptor>,
+    users: BTreeMap<String, String>,
+    accepted: Mutex<HashSet<String>>,
+}
+
+impl Security {
+    /// Plain HTTP, no authentication.
+    pub fn none() -> Arc<Security> {
+        Arc::new(Security::default())
+    }
+
+    /// Loads the certificate and key and checks the password hashes.
+    pub fn from_config(config: &PrometheusConfig) -> Result<Arc<Security>, String> {
+        let tls = match &config.tls_server_config {
+            None => None,
+            Some(t) => {
+                let certs: Vec<CertificateDer<'static>> =
+                    CertificateDer::pem_file_iter(&t.cert_file)
+                        .and_then(|it| it.collect())
+                        .map_err(|e| {
+                            format!(
+                                "[prometheus.tls_server_config] cert_file {}: {e}",
+                                t.cert_file.display()
+                            )
+                        })?;
+                if certs.is_empty() {
+                    return Err(format!(
+                        "[prometheus.tls_server_config] cert_file {}: no PEM certificate in it",
+                        t.cert_file.display()
+                    ));
+                }
+                let key = PrivateKeyDer::from_pem_file(&t.key_file).map_err(|e| {
+                    format!(
+                        "[prometheus.tls_server_config] key_file {}: {e}",
+                        t.key_file.display()
+                    )
+                })?;
+                let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+                let server = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .map_err(|e| format!("TLS: {e}"))?
+                    .with_no_client_auth()
+                    .with_single_cert(certs, key)
+                    .map_err(|e| {
+                        format!(
+                            "[prometheus.tls_server_config]: certificate and key do not fit: {e}"
+                        )
+                    })?;
+                Some(TlsAcceptor::from(Arc::new(server)))
+            }
+        };
+        for (user, hash) in &config.basic_auth_users {
+            if !hash.starts_with("$2") || bcrypt::verify("", hash).is_err() {
+                return Err(format!(
+                    "[prometheus.basic_auth_users] {user}: not a bcrypt hash (make one with `htpasswd -nBC 10 \"\" | tr -d ':'`)"
+                ));
+            }
+        }
+        Ok(Arc::new(Security {
+            tls,
+            users: config.basic_auth_users.clone(),
+            accepted: Mutex::new(HashSet::new()),
+        }))
+    }
+
+    /// True when no authentication is required or `authorization` carries valid
+    /// credentials.
+    pub fn allows(&self, authorization: Option<&str>) -> bool {
+        if self.users.is_empty() {
+            return true;
+        }
+        let Some(header) = authorization else {
+            return false;
+        };
+        if self
+            .accepted
+            .lock()
+            .map(|a| a.contains(header))
+            .unwrap_or(false)
+        {
+            return true;
+        }
+        let Some((user, password)) = decode_basic(header) else {
+            return false;
+        };
+        let ok = self
+            .users
+            .get(&user)
+            .is_some_and(|hash| bcrypt::verify(&password, hash).unwrap_or(false));
+        if ok && let Ok(mut accepted) = self.accepted.lock() {
+            if accepted.len() >= CACHE_LIMIT {
+                accepted.clear();
+            }
+            accepted.insert(header.to_string());
+        }
+        ok
+    }
+}
+
+/// `Basic base64(user:password)` → (user, password).
+fn decode_basic(header: &str) -> Option<(String, String)> {
+    let encoded = header
+        .strip_prefix("Basic ")
+        .or_else(|| header.strip_prefix("basic "))?;
+    let bytes = base64_decode(encoded.trim())?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+/// Standard base64 with padding (RFC 4648), enough for one header.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let s = s.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    for chunk in s.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= val(c)? << (18 - 6 * i);
+        }
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_decode() {
+        assert_eq!(
+            decode_basic("Basic YWxpY2U6czNjcmV0"),
+            Some(("alice".into(), "s3cret".into()))
+        );
+        assert_eq!(decode_basic("Basic YTpi"), Some(("a".into(), "b".into())));
+        assert_eq!(decode_basic("Bearer x"), None);
+        assert_eq!(decode_basic("Basic !!!"), None);
+    }
+
+    #[test]
+    fn only_the_right_password_passes() {
+        let hash = bcrypt::hash("s3cret", 4).unwrap();
+        let config = PrometheusConfig {
+            basic_auth_users: [("alice".to_string(), hash)].into(),
+            ..PrometheusConfig::default()
+        };
+        let sec = Security::from_config(&config).unwrap();
+        assert!(sec.allows(Some("Basic YWxpY2U6czNjcmV0")));
+        assert!(sec.allows(Some("Basic YWxpY2U6czNjcmV0")), "cached");
+        assert!(!sec.allows(Some("Basic YWxpY2U6d3Jvbmc=")));
+        assert!(!sec.allows(None));
+        let bad = PrometheusConfig {
+            basic_auth_users: [("bob".to_string(), "plaintext".to_string())].into(),
+            ..PrometheusConfig::default()
+        };
+        assert!(Security::from_config(&bad).err().unwrap().contains("bob"));
+    }
+}
