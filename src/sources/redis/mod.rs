@@ -112,7 +112,9 @@ impl Inner {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(half)
             .set_response_timeout(half)
-            .set_number_of_retries(1)
+            // No retries inside a pull: a failed attempt fails this snapshot, and the next
+            // cycle tries again (the library's back-off would outlast the timeout).
+            .set_number_of_retries(0)
             .set_max_delay(200);
         let c = ConnectionManager::new_with_config(self.client.clone(), config)
             .await
