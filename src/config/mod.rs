@@ -512,15 +512,21 @@ fn validate_kind(s: &SourceConfig) -> Result<(), (&'static str, String)> {
                 .headers
                 .keys()
                 .any(|k| k.eq_ignore_ascii_case("authorization"));
-            if [sets_auth, s.bearer_token.is_some(), s.basic_auth.is_some()]
-                .iter()
-                .filter(|b| **b)
-                .count()
+            let url_auth = url.password().is_some();
+            if [
+                sets_auth,
+                url_auth,
+                s.bearer_token.is_some(),
+                s.basic_auth.is_some(),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count()
                 > 1
             {
                 return Err((
                     "bearer_token",
-                    "set one of bearer_token, basic_auth or an Authorization header".into(),
+                    "set one of bearer_token, basic_auth, a user:password in the url or an Authorization header".into(),
                 ));
             }
         }
@@ -631,3 +637,6 @@ fn validate_kind(s: &SourceConfig) -> Result<(), (&'static str, String)> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod source_tests;
