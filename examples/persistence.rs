@@ -1,0 +1,237 @@
+//! Seeds 000/001: a persistence layer whose backends keep their own metrics object, exported
+//! by snapbridge in process.
+//!
+//! - `PersistenceMetrics` holds the nine core counters of seed 000 (atomics, so `snapshot()`
+//!   is thread-safe and lock-free) with `snapshot()` (a plain map, as seed 001 returns) and
+//!   `reset()`;
+//! - `MemoryBackend` updates them as it works. Errors are counted, not raised: a failed write
+//!   returns its error to the caller, and the metrics object only counts it;
+//! - `BareBackend` has no metrics at all (seed 001's "Option 1: do nothing"): snapbridge shows
+//!   it as up with no metrics, and nothing breaks;
+//! - a workload writes, reads, scans, compacts and calls `reset()` now and then, which
+//!   snapbridge survives: the exported `_total`s never go down.
+//!
+//! Run: `cargo run --example persistence [-- --listen 127.0.0.1:9464 --interval 2s]`, then
+//! look at `/metrics` (`records_written_total{source="papyra"}`) and the status page `/`.
+
+#[path = "support/mod.rs"]
+pub mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use snapbridge::config::{Config, GlobList, SourceConfig};
+use snapbridge::core::{MetricsSource, Snapshot, SourceError};
+use snapbridge::pipeline::Pipeline;
+use support::{AbortOnDrop, Options, Running};
+
+/// The nine core counters of seed 000, in its order.
+pub const CORE: [&str; 9] = [
+    "records_written",
+    "records_read",
+    "write_errors",
+    "read_errors",
+    "scan_runs",
+    "anomalies_detected",
+    "recoveries_attempted",
+    "recoveries_failed",
+    "compactions_run",
+];
+
+/// A backend's metrics object: nine counters, `snapshot()` and `reset()`.
+#[derive(Default)]
+pub struct PersistenceMetrics {
+    counters: [AtomicU64; 9],
+}
+
+impl PersistenceMetrics {
+    /// Adds one to a counter (`CORE[i]`).
+    pub fn incr(&self, i: usize) {
+        self.counters[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A point-in-time copy, as seed 001's `snapshot()` dictionary.
+    pub fn snapshot(&self) -> BTreeMap<&'static str, u64> {
+        CORE.iter()
+            .zip(&self.counters)
+            .map(|(name, c)| (*name, c.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// Sets every counter to zero (never touches persistence state).
+    pub fn reset(&self) {
+        for c in &self.counters {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What snapbridge pulls from a backend: its metrics object if it has one.
+pub struct BackendMetrics(pub Option<Arc<PersistenceMetrics>>);
+
+impl MetricsSource for BackendMetrics {
+    fn snapshot(&self) -> Result<Snapshot, SourceError> {
+        // No metrics object: an empty snapshot, "metrics: <unavailable>", not an error.
+        Ok(match &self.0 {
+            Some(m) => m.snapshot().into_iter().collect(),
+            None => Snapshot::new(),
+        })
+    }
+}
+
+/// An in-memory persistence backend with metrics.
+pub struct MemoryBackend {
+    records: std::sync::Mutex<BTreeMap<u64, String>>,
+    /// The metrics object (seed 001's `backend.metrics`).
+    pub metrics: Arc<PersistenceMetrics>,
+    /// Every write ever attempted that succeeded / failed, never reset: what the exported
+    /// totals must equal (the test compares them).
+    pub lifetime: [AtomicU64; 2],
+}
+
+impl MemoryBackend {
+    fn new() -> Self {
+        MemoryBackend {
+            records: std::sync::Mutex::new(BTreeMap::new()),
+            metrics: Arc::new(PersistenceMetrics::default()),
+            lifetime: [AtomicU64::new(0), AtomicU64::new(0)],
+        }
+    }
+
+    /// Writes a record; every 25th write fails (a full disk, say) and is counted.
+    pub fn write(&self, key: u64, value: String) -> Result<(), String> {
+        let result = if key % 25 == 24 {
+            Err(format!("write {key}: no space left on device"))
+        } else {
+            self.records
+                .lock()
+                .map(|mut r| {
+                    r.insert(key, value);
+                })
+                .map_err(|_| "lock poisoned".to_string())
+        };
+        match &result {
+            Ok(()) => {
+                self.metrics.incr(0);
+                self.lifetime[0].fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.metrics.incr(2);
+                self.lifetime[1].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        result
+    }
+
+    /// Reads a record (a miss is a read error).
+    pub fn read(&self, key: u64) -> Option<String> {
+        let found = self.records.lock().ok()?.get(&key).cloned();
+        self.metrics.incr(if found.is_some() { 1 } else { 3 });
+        found
+    }
+
+    /// Scans, compacts, and (now and then) finds an anomaly it recovers from.
+    pub fn maintain(&self, round: u64) {
+        self.metrics.incr(4);
+        if round % 3 == 0 {
+            self.metrics.incr(8);
+            if let Ok(mut r) = self.records.lock() {
+                let keep = r.len().saturating_sub(1000);
+                let old: Vec<u64> = r.keys().take(keep).copied().collect();
+                for k in old {
+                    r.remove(&k);
+                }
+            }
+        }
+        if round % 5 == 0 {
+            self.metrics.incr(5);
+            self.metrics.incr(6);
+            if round % 10 == 0 {
+                self.metrics.incr(7);
+            }
+        }
+    }
+}
+
+/// A backend without metrics: nothing to export, and nothing breaks.
+pub struct BareBackend;
+
+impl BareBackend {
+    /// Seed 001's option 1: there is no `metrics` attribute.
+    pub fn metrics(&self) -> Option<Arc<PersistenceMetrics>> {
+        None
+    }
+}
+
+/// What the test drives: the backend and the workload's pause switch.
+pub struct Handle {
+    /// The backend with metrics.
+    pub backend: Arc<MemoryBackend>,
+    /// While true the workload does nothing.
+    pub paused: Arc<AtomicBool>,
+}
+
+/// Starts the backends, their workload and snapbridge.
+pub async fn start(options: Options) -> Result<(Running, Handle), String> {
+    let backend = Arc::new(MemoryBackend::new());
+    let bare = BareBackend;
+    let paused = Arc::new(AtomicBool::new(false));
+    let workload = {
+        let (b, paused) = (backend.clone(), paused.clone());
+        tokio::spawn(async move {
+            let mut key = 0u64;
+            let mut round = 0u64;
+            loop {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                if paused.load(Ordering::Acquire) {
+                    continue;
+                }
+                round += 1;
+                for _ in 0..5 {
+                    key += 1;
+                    // The error is the caller's to handle; the metrics already counted it.
+                    let _ = b.write(key, format!("record {key}"));
+                    let _ = b.read(key.saturating_sub(3));
+                }
+                b.maintain(round);
+                if round % 400 == 0 {
+                    // Seed 001's reset(): snapbridge sees the counters fall and keeps
+                    // its totals going up.
+                    b.metrics.reset();
+                }
+            }
+        })
+    };
+    let config = Config::parse(&options.interval_toml(), "persistence example")
+        .map_err(|e| e.to_string())?;
+    let mut pipeline = Pipeline::new(&config)?;
+    let mut papyra = SourceConfig::in_process("papyra");
+    papyra.counters = GlobList::new(CORE.iter().map(|s| s.to_string()).collect())?;
+    papyra.labels.insert("service".into(), "papyra".into());
+    pipeline.add_metrics_source(
+        &papyra,
+        Arc::new(BackendMetrics(Some(backend.metrics.clone()))),
+    );
+    pipeline.add_metrics_source(
+        &SourceConfig::in_process("bare"),
+        Arc::new(BackendMetrics(bare.metrics())),
+    );
+    let served = support::serve_pipeline(pipeline, options.listen).await?;
+    let lines = vec![
+        "persistence: a memory backend (nine core counters, errors counted, reset() every 8 s) and a bare backend without metrics".into(),
+        format!("  records_written_total{{source=\"papyra\"}} on {}", served.metrics_url()),
+        format!("  source \"bare\": up, no metrics (see http://{}/)", served.addr),
+    ];
+    let running = Running {
+        served,
+        lines,
+        guard: Box::new(AbortOnDrop(workload)),
+    };
+    Ok((running, Handle { backend, paused }))
+}
+
+fn main() -> std::process::ExitCode {
+    support::main(|o| async move { start(o).await.map(|(r, _)| r) })
+}

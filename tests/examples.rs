@@ -1,0 +1,100 @@
+//! Each example of a seed system, started the way its `main` starts it (the test calls the
+//! example's `start` on a free port with a fast cycle) and checked on `/metrics`: the values
+//! snapbridge exports equal what the example's own system holds.
+
+mod common;
+
+#[path = "../examples/persistence.rs"]
+#[allow(dead_code)]
+mod persistence;
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use common::sources::metric;
+use common::{http_get, wait_for};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn get(url: &str) -> String {
+    let (status, _, _, body) = http_get(url, &[]);
+    assert_eq!(status, 200, "{url}");
+    String::from_utf8(body).expect("utf-8")
+}
+
+/// Waits until two scrapes a few cycles apart agree and satisfy `check`.
+fn settled(url: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+    wait_for(what, Duration::from_secs(20), || {
+        let a = get(url);
+        std::thread::sleep(Duration::from_millis(450));
+        let b = get(url);
+        let strip = |t: &str| -> String {
+            t.lines()
+                .filter(|l| !l.starts_with("snapbridge_"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        (strip(&a) == strip(&b) && check(&b)).then_some(b)
+    })
+}
+
+#[test]
+fn persistence_exports_the_nine_counters_through_resets_and_a_bare_backend() {
+    let rt = runtime();
+    let (running, handle) = rt
+        .block_on(persistence::start(persistence::support::Options::for_test(
+            None,
+        )))
+        .expect("start");
+    let url = running.served.metrics_url();
+    // Let it work, reset its metrics object in the middle, work more.
+    wait_for("records written", Duration::from_secs(10), || {
+        let t = get(&url);
+        (metric(&t, "records_written_total", &[("source", "papyra")])? > 100.0).then_some(())
+    });
+    handle.backend.metrics.reset();
+    std::thread::sleep(Duration::from_millis(500));
+    handle.paused.store(true, Ordering::Release);
+    let b = &handle.backend;
+    let text = settled(&url, "the paused totals", |t| {
+        metric(t, "records_written_total", &[("source", "papyra")])
+            == Some(b.lifetime[0].load(Ordering::Relaxed) as f64)
+    });
+    let papyra = [("source", "papyra"), ("service", "papyra")];
+    assert_eq!(
+        metric(&text, "write_errors_total", &papyra),
+        Some(b.lifetime[1].load(Ordering::Relaxed) as f64),
+        "{text}"
+    );
+    for name in persistence::CORE {
+        assert!(
+            metric(&text, &format!("{name}_total"), &papyra).is_some(),
+            "{name}_total missing:\n{text}"
+        );
+    }
+    assert!(
+        metric(
+            &text,
+            "snapbridge_source_resets_total",
+            &[("source", "papyra")]
+        ) >= Some(1.0)
+    );
+    // The backend without metrics: up, no series, no error.
+    assert_eq!(
+        metric(&text, "snapbridge_source_up", &[("source", "bare")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(&text, "snapbridge_source_series", &[("source", "bare")]),
+        Some(0.0)
+    );
+    let page = get(&url.replace("/metrics", "/"));
+    assert!(page.contains("bare"));
+    rt.block_on(running.stop());
+}
