@@ -98,3 +98,70 @@ fn persistence_exports_the_nine_counters_through_resets_and_a_bare_backend() {
     assert!(page.contains("bare"));
     rt.block_on(running.stop());
 }
+
+#[path = "../examples/engine.rs"]
+#[allow(dead_code)]
+mod engine;
+
+#[test]
+fn engine_exports_namespaces_labels_units_and_histograms_as_the_registry_holds_them() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let (running, handle) = rt
+        .block_on(engine::start(engine::support::Options::for_test(Some(
+            dir.path().to_path_buf(),
+        ))))
+        .expect("start");
+    let url = running.served.metrics_url();
+    wait_for("frames", Duration::from_secs(10), || {
+        let t = get(&url);
+        (metric(&t, "khora_frames_rendered_total", &[])? > 20.0).then_some(())
+    });
+    handle.paused.store(true, Ordering::Release);
+    let values = || handle.registry.values();
+    let frames = |v: &std::collections::HashMap<engine::MetricId, engine::MetricValue>| {
+        v.iter()
+            .find_map(|(id, v)| match v {
+                engine::MetricValue::Counter(c) if id.name == "frames_rendered" => Some(*c),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let text = settled(&url, "the paused engine", |t| {
+        metric(t, "khora_frames_rendered_total", &[]) == Some(frames(&values()) as f64)
+    });
+    let v = values();
+    let samples = v
+        .iter()
+        .find_map(|(id, v)| match v {
+            engine::MetricValue::Histogram { samples, .. } if id.name == "frame_time" => {
+                Some(samples.clone())
+            }
+            _ => None,
+        })
+        .unwrap();
+    let labels = [("renderer", "vulkan"), ("source", "engine")];
+    assert_eq!(
+        metric(&text, "khora_frames_rendered_total", &labels),
+        Some(frames(&v) as f64)
+    );
+    assert_eq!(
+        metric(&text, "khora_frame_time_seconds_count", &labels),
+        Some(samples.len() as f64),
+        "{text}"
+    );
+    let under_16ms = samples.iter().filter(|s| **s <= 0.016).count();
+    assert_eq!(
+        metric(
+            &text,
+            "khora_frame_time_seconds_bucket",
+            &[("renderer", "vulkan"), ("le", "0.016")]
+        ),
+        Some(under_16ms as f64)
+    );
+    assert!(metric(&text, "khora_ecs_entities", &[("world", "main")]).is_some());
+    assert!(metric(&text, "khora_assets_loads_total", &[("kind", "texture")]).is_some());
+    assert!(text.contains("# HELP khora_frame_time_seconds Time to render one frame"));
+    assert!(dir.path().join("engine_metrics.json").exists());
+    rt.block_on(running.stop());
+}
