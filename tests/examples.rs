@@ -165,3 +165,47 @@ fn engine_exports_namespaces_labels_units_and_histograms_as_the_registry_holds_t
     assert!(dir.path().join("engine_metrics.json").exists());
     rt.block_on(running.stop());
 }
+
+#[path = "../examples/job_queue.rs"]
+#[allow(dead_code)]
+mod job_queue;
+
+#[test]
+fn job_queue_json_endpoint_is_exported_through_the_http_source() {
+    let rt = runtime();
+    let (running, handle) = rt
+        .block_on(job_queue::start(job_queue::support::Options::for_test(
+            None,
+        )))
+        .expect("start");
+    let url = running.served.metrics_url();
+    let q = [("source", "job_queue")];
+    wait_for("jobs completed and failed", Duration::from_secs(15), || {
+        let t = get(&url);
+        (metric(&t, "jobs_failed_total", &q)? > 0.0 && metric(&t, "jobs_retried_total", &q)? > 0.0)
+            .then_some(())
+    });
+    handle.queue.paused.store(true, Ordering::Release);
+    let text = settled(&url, "the paused queue", |t| {
+        let m = handle.queue.store.get();
+        m.jobs_in_progress == 0
+            && metric(t, "jobs_created_total", &q) == Some(m.jobs_created as f64)
+    });
+    // What the queue's own endpoint says is what snapbridge exports.
+    let json: serde_json::Value = serde_json::from_str(&get(&handle.json_url)).unwrap();
+    for key in [
+        "jobs_created",
+        "jobs_completed",
+        "jobs_failed",
+        "jobs_retried",
+    ] {
+        assert_eq!(
+            metric(&text, &format!("{key}_total"), &q),
+            json[key].as_f64(),
+            "{key}: {json}\n{text}"
+        );
+    }
+    assert_eq!(metric(&text, "jobs_in_progress", &q), Some(0.0));
+    assert!(text.contains("# TYPE jobs_in_progress gauge"));
+    rt.block_on(running.stop());
+}
