@@ -209,3 +209,70 @@ fn job_queue_json_endpoint_is_exported_through_the_http_source() {
     assert!(text.contains("# TYPE jobs_in_progress gauge"));
     rt.block_on(running.stop());
 }
+
+#[path = "../examples/operations.rs"]
+#[allow(dead_code)]
+mod operations;
+
+#[test]
+fn operations_batch_files_are_counted_once_through_the_batch_dir_source() {
+    use common::sources::metric_sum;
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let (running, handle) = rt
+        .block_on(operations::start(operations::support::Options::for_test(
+            Some(dir.path().to_path_buf()),
+        )))
+        .expect("start");
+    let url = running.served.metrics_url();
+    wait_for("batches", Duration::from_secs(15), || {
+        (handle.manager.stats.batches_written.load(Ordering::Relaxed) >= 3).then_some(())
+    });
+    // PII in metadata is refused before it reaches a file.
+    let mut meta = serde_json::Map::new();
+    meta.insert("email".into(), "user@example.com".into());
+    let refused =
+        handle
+            .manager
+            .record_operation("api_request", "GET /api/profile", 50.0, true, None, meta);
+    assert!(refused.unwrap_err().contains("PII"));
+    handle.paused.store(true, Ordering::Release);
+    let stats = &handle.manager.stats;
+    wait_for("everything flushed", Duration::from_secs(10), || {
+        (stats.total_persisted.load(Ordering::Relaxed)
+            == stats.total_recorded.load(Ordering::Relaxed))
+        .then_some(())
+    });
+    let persisted = stats.total_persisted.load(Ordering::Relaxed) as f64;
+    let text = settled(&url, "all records counted", |t| {
+        metric_sum(t, "operations_total", &[]) == persisted
+    });
+    assert_eq!(
+        metric_sum(&text, "operation_duration_seconds_count", &[]),
+        persisted
+    );
+    assert!(
+        metric(
+            &text,
+            "operations_total",
+            &[
+                ("operation_type", "api_request"),
+                ("operation_name", "GET /api/users"),
+                ("region", "us-east"),
+                ("success", "true"),
+            ]
+        )
+        .is_some(),
+        "{text}"
+    );
+    assert!(metric_sum(&text, "operations_total", &[("success", "false")]) > 0.0);
+    assert!(text.contains("operation_duration_seconds_bucket{"));
+    assert!(!text.contains("status_code") && !text.contains("email"));
+    let files = std::fs::read_dir(&handle.dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("metrics_"))
+        .count();
+    assert!(files >= 3, "{files} batch files");
+    rt.block_on(running.stop());
+}
