@@ -91,7 +91,7 @@ impl HttpSource {
             }
         }
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
+            .with_tls_config(tls_config()?)
             .https_or_http()
             .enable_http1()
             .build();
@@ -197,6 +197,19 @@ impl Inner {
     }
 }
 
+/// rustls with the ring provider named explicitly (no process-wide default is assumed)
+/// and the web PKI roots.
+fn tls_config() -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 fn too_large(len: u64, max: u64) -> String {
     format!("the body is {len} bytes, more than max_bytes = {max}")
 }
@@ -253,6 +266,22 @@ fn base64(input: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_https_source_builds_and_an_unreachable_one_fails_in_one_line() {
+        let text = "[[source]]\nname = \"s\"\nkind = \"http\"\nurl = \"https://127.0.0.1:1/m\"\ntimeout = \"2s\"\n";
+        let config = crate::config::Config::parse(text, "t").unwrap();
+        let source = HttpSource::from_config(&config.sources[0]).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let e = rt.block_on(source.pull()).unwrap_err().to_string();
+        assert!(
+            e.starts_with("GET https://127.0.0.1:1/m: request failed"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn base64_and_userinfo() {
