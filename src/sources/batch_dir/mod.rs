@@ -193,6 +193,9 @@ impl Inner {
                 n.files.remove(&k);
             }
         }
+        if let Ok(mut reported) = self.reported.lock() {
+            reported.retain(|k, _| present.binary_search(k).is_ok());
+        }
         let mut read = 0;
         for name in &present {
             if read >= MAX_FILES_PER_PULL {

@@ -161,11 +161,19 @@ impl Inner {
             .map_err(|e| format!("request failed: {}", error_chain(&e)))?;
         let status = response.status();
         if !status.is_success() {
-            let snippet = Limited::new(response.into_body(), 512)
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
+            // The start of the body says why, often: read up to 512 bytes of it.
+            let mut body = response.into_body();
+            let mut snippet = Vec::new();
+            while snippet.len() < 512 {
+                match body.frame().await {
+                    Some(Ok(frame)) => {
+                        if let Some(data) = frame.data_ref() {
+                            snippet.extend_from_slice(data);
+                        }
+                    }
+                    _ => break,
+                }
+            }
             let first = String::from_utf8_lossy(&snippet);
             let first = first.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
             let mut message = format!("HTTP {status}");
