@@ -193,3 +193,60 @@ path = "{batches}"
         Some(42.0)
     );
 }
+
+#[test]
+fn secrets_never_reach_check_output_or_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (closed_http, closed_redis) = (free_port(), free_port());
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"interval = "2s"
+timeout = "1s"
+[[source]]
+name = "api"
+kind = "http"
+url = "http://bob:hunter2@127.0.0.1:{closed_http}/metrics?api_key=k3y-123"
+[[source]]
+name = "tokened"
+kind = "http"
+url = "http://127.0.0.1:{closed_http}/metrics"
+bearer_token = "t0ken-456"
+headers = {{ X-Secret = "h3ader-789" }}
+[[source]]
+name = "cache"
+kind = "redis"
+url = "redis://:pa55-000@127.0.0.1:{closed_redis}/2"
+key = "app:metrics"
+"#
+        ),
+    )
+    .unwrap();
+    for cmd in ["check", "once"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_snapbridge"))
+            .args([cmd, "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "debug")
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for secret in ["hunter2", "k3y-123", "t0ken-456", "h3ader-789", "pa55-000"] {
+            assert!(!all.contains(secret), "{cmd} shows {secret}:\n{all}");
+        }
+        if cmd == "check" {
+            assert!(out.status.success(), "{all}");
+            for line in [
+                "source api: DOWN: GET http://bob:***@127.0.0.1:",
+                "source cache: DOWN: redis://:***@127.0.0.1:",
+            ] {
+                assert!(all.contains(line), "{line}:\n{all}");
+            }
+            assert!(all.contains("api_key=***"), "{all}");
+        }
+    }
+}
