@@ -179,3 +179,63 @@ url = "http://127.0.0.1:{closed}/metrics"
     );
     assert!(!check.contains("hunter2") && !check.contains("tok-123"));
 }
+
+#[test]
+fn https_with_a_private_ca() {
+    use common::{Proc, wait_for};
+    let dir = tempfile::tempdir().unwrap();
+    common::tls::certificates(dir.path());
+    std::fs::write(
+        dir.path().join("metrics.json"),
+        r#"{"records_written": 77}"#,
+    )
+    .unwrap();
+    // A real TLS server: openssl's s_server serving the directory's files.
+    let port = free_port();
+    let mut cmd = std::process::Command::new("openssl");
+    cmd.current_dir(dir.path()).args([
+        "s_server",
+        "-accept",
+        &format!("127.0.0.1:{port}"),
+        "-cert",
+        "server.pem",
+        "-key",
+        "server.key",
+        "-WWW",
+        "-quiet",
+    ]);
+    let _server = Proc::spawn("openssl s_server", cmd, dir.path().join("s_server.log"));
+    wait_for(
+        "s_server to listen",
+        std::time::Duration::from_secs(10),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).ok(),
+    );
+    let config = format!(
+        r#"interval = "5s"
+timeout = "3s"
+[[source]]
+name = "trusted"
+kind = "http"
+url = "https://127.0.0.1:{port}/metrics.json"
+ca_file = "{ca}"
+counters = ["records_*"]
+[[source]]
+name = "untrusted"
+kind = "http"
+url = "https://127.0.0.1:{port}/metrics.json"
+"#,
+        ca = dir.path().join("ca.pem").display()
+    );
+    let mut bridge = Bridge::start(&config, vec![]);
+    let view = bridge.cycle();
+    let text = scrape(&bridge);
+    assert_eq!(
+        metric(&text, "records_written_total", &[("source", "trusted")]),
+        Some(77.0),
+        "{:?}",
+        view.sources
+    );
+    let untrusted = view.sources.iter().find(|s| s.name == "untrusted").unwrap();
+    let e = untrusted.last_error.clone().unwrap_or_default();
+    assert!(e.to_lowercase().contains("certificate"), "{e}");
+}

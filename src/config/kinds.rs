@@ -21,6 +21,7 @@ pub(crate) const KIND_KEYS: &[(&str, &[SourceKind])] = &[
     ("headers", &[SourceKind::Http]),
     ("bearer_token", &[SourceKind::Http]),
     ("basic_auth", &[SourceKind::Http]),
+    ("ca_file", &[SourceKind::Http]),
     (
         "max_bytes",
         &[

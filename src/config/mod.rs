@@ -172,6 +172,10 @@ pub struct SourceConfig {
     /// http: sent as `Authorization: Basic ...`.
     #[serde(default)]
     pub basic_auth: Option<BasicAuth>,
+    /// http: a PEM file of CA certificates trusted for `https://` besides the web PKI roots
+    /// (a private CA).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// http, file, exec, batch_dir: the largest document (body, file, stdout, batch file)
     /// read; a larger one fails the snapshot.
     #[serde(default)]
@@ -227,6 +231,7 @@ impl SourceConfig {
             headers: BTreeMap::new(),
             bearer_token: None,
             basic_auth: None,
+            ca_file: None,
             max_bytes: None,
             path: None,
             path_glob: None,
@@ -247,6 +252,7 @@ impl SourceConfig {
             "headers" => !self.headers.is_empty(),
             "bearer_token" => self.bearer_token.is_some(),
             "basic_auth" => self.basic_auth.is_some(),
+            "ca_file" => self.ca_file.is_some(),
             "max_bytes" => self.max_bytes.is_some(),
             "path" => self.path.is_some(),
             "path_glob" => self.path_glob.is_some(),

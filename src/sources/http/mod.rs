@@ -91,7 +91,7 @@ impl HttpSource {
             }
         }
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls_config()?)
+            .with_tls_config(tls_config(config.ca_file.as_deref())?)
             .https_or_http()
             .enable_http1()
             .build();
@@ -205,11 +205,28 @@ impl Inner {
     }
 }
 
-/// rustls with the ring provider named explicitly (no process-wide default is assumed)
-/// and the web PKI roots.
-fn tls_config() -> Result<rustls::ClientConfig, String> {
+/// rustls with the ring provider named explicitly (no process-wide default is assumed),
+/// the web PKI roots, and the certificates of `ca_file` (a private CA).
+fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let shown = path.display();
+        let pem = std::fs::read(path).map_err(|e| format!("ca_file {shown}: {e}"))?;
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| format!("ca_file {shown}: not a PEM certificate: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("ca_file {shown}: unusable certificate: {e}"))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(format!("ca_file {shown} holds no PEM certificate"));
+        }
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
