@@ -272,16 +272,13 @@ async fn check(config: Config) -> Result<(), String> {
     // Bridged series come first in a view, self-metrics after them.
     let bridged: usize = view.sources.iter().map(|s| s.series).sum();
     for p in &view.points[..bridged.min(view.points.len())] {
-        let source = p
-            .meta
-            .labels
+        let pairs = p.meta.labels();
+        let source = pairs
             .iter()
             .find(|(k, _)| k == "source")
             .map(|(_, v)| v.clone());
         let Some(source) = source else { continue };
-        let labels: Vec<String> = p
-            .meta
-            .labels
+        let labels: Vec<String> = pairs
             .iter()
             .filter(|(k, _)| k != "source")
             .map(|(k, v)| format!("{k}={v:?}"))

@@ -396,8 +396,8 @@ fn run_histogram(
         prop_assert_eq!(stats.rejected.iter().sum::<u64>(), 0);
         points.push(HistPoint {
             sampled: h,
-            total: total.clone(),
-            delta: delta.clone(),
+            total: (**total).clone(),
+            delta: (**delta).clone(),
             resets: stats.resets,
         });
     }

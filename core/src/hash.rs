@@ -74,6 +74,37 @@ impl Hasher for FoldHasher {
     }
 }
 
+/// For maps keyed by a hash already computed with [`SeededState`]: passes it through.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct IdentityState;
+
+impl BuildHasher for IdentityState {
+    type Hasher = IdentityHasher;
+    fn build_hasher(&self) -> IdentityHasher {
+        IdentityHasher(0)
+    }
+}
+
+/// Keeps the one `u64` it is given.
+pub(crate) struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are used; fold anything else rather than lose it.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

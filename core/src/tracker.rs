@@ -14,10 +14,11 @@
 //!   `max_staleness` so that it continues without double counting if it comes back.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::time::{Duration, SystemTime};
 
 use crate::arith::{add, sub_histogram, sum_histogram};
-use crate::hash::SeededState;
+use crate::hash::{IdentityState, SeededState};
 use crate::{Histogram, Kind, Number, Sample, SeriesKey, Value};
 
 /// What a counter's first sighting contributes.
@@ -98,12 +99,13 @@ pub enum TrackedValue {
     },
     /// A gauge, as observed.
     Gauge(f64),
-    /// A histogram's reset-safe totals and this cycle's increase.
+    /// A histogram's reset-safe totals and this cycle's increase (boxed: most series are
+    /// counters and gauges, and every point of a cycle is as large as the largest variant).
     Histogram {
         /// Sum of all deltas since the series was first seen.
-        total: Histogram,
+        total: Box<Histogram>,
         /// Increase in this cycle.
-        delta: Histogram,
+        delta: Box<Histogram>,
     },
 }
 
@@ -180,6 +182,9 @@ pub struct SeriesInfo<'a> {
 /// snapshot can be replayed without hashing.
 pub(crate) struct Slot<M> {
     pub(crate) key: SeriesKey,
+    hash: u64,
+    // Next slot whose key has the same hash (NO_SLOT ends the chain).
+    next: u32,
     pub(crate) entry: Entry<M>,
 }
 
@@ -194,7 +199,11 @@ const NO_SLOT: u32 = u32::MAX;
 pub struct DeltaTracker<M = SeriesKey> {
     config: TrackerConfig,
     pub(crate) slots: Vec<Slot<M>>,
-    index: HashMap<SeriesKey, u32, SeededState>,
+    // Key hash -> first slot with that hash. Keyed by the hash rather than the key, so each
+    // series' name and labels are stored once (in its slot), not twice: at a million series
+    // that is hundreds of megabytes.
+    index: HashMap<u64, u32, IdentityState>,
+    hasher: SeededState,
     // State read back from a saved file (`restore_state`), for series not seen since.
     pub(crate) restored: HashMap<SeriesKey, Restored, SeededState>,
     // Sources usually list their series in the same order every time: `last_order[i]` is the
@@ -213,6 +222,7 @@ impl<M: Clone> DeltaTracker<M> {
             config,
             slots: Vec::new(),
             index: HashMap::default(),
+            hasher: SeededState::default(),
             restored: HashMap::default(),
             last_order: Vec::new(),
             order: Vec::new(),
@@ -268,9 +278,14 @@ impl<M: Clone> DeltaTracker<M> {
                 unit,
                 description,
             } = sample;
+            let mut hash = None;
             let found = match self.last_order.get(position) {
                 Some(&i) if i != NO_SLOT && self.slots[i as usize].key == key => Some(i),
-                _ => self.index.get(&key).copied(),
+                _ => {
+                    let h = self.hasher.hash_one(&key);
+                    hash = Some(h);
+                    self.find(h, &key)
+                }
             };
             if let Some(i) = found {
                 let entry = &mut self.slots[i as usize].entry;
@@ -325,9 +340,8 @@ impl<M: Clone> DeltaTracker<M> {
                         value,
                     });
                 }
-                let i = self.slots.len() as u32;
-                self.index.insert(key.clone(), i);
-                self.slots.push(Slot { key, entry });
+                let h = hash.unwrap_or_else(|| self.hasher.hash_one(&key));
+                let i = self.push_slot(key, h, entry);
                 order.push(i);
                 continue;
             }
@@ -371,10 +385,8 @@ impl<M: Clone> DeltaTracker<M> {
                     i
                 }
                 None => {
-                    let i = self.slots.len() as u32;
-                    self.index.insert(key.clone(), i);
-                    self.slots.push(Slot { key, entry });
-                    i
+                    let h = hash.unwrap_or_else(|| self.hasher.hash_one(&key));
+                    self.push_slot(key, h, entry)
                 }
             };
             order.push(i);
@@ -408,18 +420,48 @@ impl<M: Clone> DeltaTracker<M> {
                 i += 1;
                 continue;
             }
-            let gone = self.slots.swap_remove(i);
-            self.index.remove(&gone.key);
-            if let Some(moved) = self.slots.get(i) {
-                self.index.insert(moved.key.clone(), i as u32);
-            }
+            self.slots.swap_remove(i);
             removed += 1;
         }
         if removed > 0 {
-            // Slot positions changed: the next snapshot is matched by hashing.
+            // Slot positions changed: rebuild the chains (sweeps are rare), and match the
+            // next snapshot by hashing.
+            self.index.clear();
+            for i in 0..self.slots.len() {
+                let h = self.slots[i].hash;
+                self.slots[i].next = self.index.insert(h, i as u32).unwrap_or(NO_SLOT);
+            }
             self.last_order.clear();
         }
         removed
+    }
+
+    /// The slot holding `key`, whose hash is `hash`.
+    fn find(&self, hash: u64, key: &SeriesKey) -> Option<u32> {
+        let mut i = *self.index.get(&hash)?;
+        loop {
+            let slot = &self.slots[i as usize];
+            if slot.key == *key {
+                return Some(i);
+            }
+            if slot.next == NO_SLOT {
+                return None;
+            }
+            i = slot.next;
+        }
+    }
+
+    /// Stores a new series; returns its slot.
+    fn push_slot(&mut self, key: SeriesKey, hash: u64, entry: Entry<M>) -> u32 {
+        let i = self.slots.len() as u32;
+        let next = self.index.insert(hash, i).unwrap_or(NO_SLOT);
+        self.slots.push(Slot {
+            key,
+            hash,
+            next,
+            entry,
+        });
+        i
     }
 }
 
@@ -470,8 +512,8 @@ fn first_sighting(value: &Value, initial: Initial) -> Result<(State, TrackedValu
                 Initial::Drop => empty_like(h),
             };
             let value = TrackedValue::Histogram {
-                total: total.clone(),
-                delta: total.clone(),
+                total: Box::new(total.clone()),
+                delta: Box::new(total.clone()),
             };
             let state = State::Histogram {
                 prev: h.clone(),
@@ -528,8 +570,8 @@ fn advance(state: &mut State, value: Value, stats: &mut CycleStats) -> Option<Tr
                 stats.rejected[RejectReason::InvalidHistogram as usize] += 1;
                 let delta = empty_like(total);
                 return Some(TrackedValue::Histogram {
-                    total: total.clone(),
-                    delta,
+                    total: Box::new(total.clone()),
+                    delta: Box::new(delta),
                 });
             }
             let delta = match sub_histogram(&h, prev) {
@@ -542,8 +584,8 @@ fn advance(state: &mut State, value: Value, stats: &mut CycleStats) -> Option<Tr
             *total = sum_histogram(total, &delta);
             *prev = h;
             Some(TrackedValue::Histogram {
-                total: total.clone(),
-                delta,
+                total: Box::new(total.clone()),
+                delta: Box::new(delta),
             })
         }
         // Kinds are matched before `advance` is called; a mismatch cannot reach here.

@@ -43,6 +43,34 @@ pub fn render_labels(labels: &[(String, String)]) -> Box<str> {
         .into_boxed_str()
 }
 
+/// Reads pairs back from [`render_labels`]' output (its exact inverse).
+pub fn parse_labels(rendered: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = rendered;
+    while let Some((key, after)) = rest.split_once("=\"") {
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let mut end = after.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, other)) => value.push(other),
+                    None => {}
+                },
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                c => value.push(c),
+            }
+        }
+        out.push((key.to_string(), value));
+        rest = after[end..].strip_prefix(',').unwrap_or(&after[end..]);
+    }
+    out
+}
+
 /// Escapes `\`, newline and (when `quote`) `"`, as both text formats require.
 fn escape_into(out: &mut Vec<u8>, s: &str, quote: bool) {
     let bytes = s.as_bytes();
@@ -315,7 +343,22 @@ pub fn write_f64(out: &mut Vec<u8>, v: f64) {
 
 #[cfg(test)]
 mod tests {
-    use super::go_float;
+    use super::{go_float, parse_labels, render_labels};
+
+    #[test]
+    fn rendered_labels_read_back_exactly() {
+        let labels = vec![
+            ("a".to_string(), "plain".to_string()),
+            (
+                "b".to_string(),
+                "quote \" back \\ slash \n new=line,comma".to_string(),
+            ),
+            ("c".to_string(), String::new()),
+            ("d".to_string(), "ünï\\".to_string()),
+        ];
+        assert_eq!(parse_labels(&render_labels(&labels)), labels);
+        assert!(parse_labels("").is_empty());
+    }
 
     #[test]
     fn bucket_bounds_are_written_like_go() {

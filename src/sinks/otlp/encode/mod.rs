@@ -132,10 +132,10 @@ impl Encoder {
                 TrackedValue::Histogram { total, .. } => {
                     let shown = match (delta, last.map(|e| &e.total)) {
                         (true, Some(Exported::Histogram(prev))) => histogram_increase(total, prev),
-                        _ => total.clone(),
+                        _ => (**total).clone(),
                     };
                     if delta {
-                        let saved = Exported::Histogram(total.clone());
+                        let saved = Exported::Histogram((**total).clone());
                         pending.insert(ptr, entry(point, saved, view.time));
                     }
                     histogram_point(buf, attrs, start, now, &shown);
@@ -197,8 +197,8 @@ fn attributes(meta: &SeriesMeta) -> &[u8] {
             7
         };
         let mut out = Vec::new();
-        for (k, v) in &meta.labels {
-            string_attribute(&mut out, field, k, v);
+        for (k, v) in meta.labels() {
+            string_attribute(&mut out, field, &k, &v);
         }
         out.into_boxed_slice()
     })

@@ -1,0 +1,129 @@
+//! Scaling: cycle and render time, allocations per steady-state cycle and resident memory per
+//! series at 10k, 100k and 1M series (synthetic data of benches/common). Run:
+//!
+//!     cargo bench --bench scale
+//!
+//! Each size runs in a fresh pipeline: 3 warm-up cycles, then 5 measured ones (medians).
+//! Resident memory is the process' VmRSS growth while the pipeline with its published view
+//! and body is alive, divided by the series count.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use snapbridge::config::{Config, SourceConfig};
+use snapbridge::core::Snapshot;
+use snapbridge::pipeline::Pipeline;
+use snapbridge::sinks::prometheus::render::{Format, render};
+
+mod common;
+use common::synthetic;
+
+/// Counts allocations, to show which ones grow with the series count.
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarding the caller's layout to the system allocator unchanged.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` with this layout (see `alloc`).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as for `alloc` and `dealloc`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .map(|v| v.trim().trim_end_matches("kB").trim().to_string())
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes --bench; this harness takes no arguments.
+    let sizes = [10_000usize, 100_000, 1_000_000];
+    println!(
+        "| series | cycle (ns/series) | render (ns/series) | allocations per cycle (pipeline / per series) | RSS per series | body |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let mut points = Vec::new();
+    for n in sizes {
+        let base_rss = rss_kib();
+        let config = Config::parse("interval = \"10s\"\n", "scale").expect("config");
+        let mut p = Pipeline::new(&config).expect("pipeline");
+        let source = SourceConfig {
+            max_series: 2_000_000,
+            ..SourceConfig::in_process("scale")
+        };
+        p.add_metrics_source(&source, Arc::new(|| Ok(Snapshot::new())));
+        let mut step = 0;
+        for _ in 0..3 {
+            step += 1;
+            p.publish(
+                SystemTime::now(),
+                vec![(Ok(synthetic(n, step).into()), Duration::ZERO)],
+            );
+        }
+        let (mut cycles, mut renders, mut allocs) = (Vec::new(), Vec::new(), Vec::new());
+        let mut body = 0;
+        for _ in 0..5 {
+            step += 1;
+            let snap = synthetic(n, step);
+            let a0 = ALLOCS.load(Ordering::Relaxed);
+            let t = Instant::now();
+            let view = p.publish(SystemTime::now(), vec![(Ok(snap.into()), Duration::ZERO)]);
+            cycles.push(t.elapsed());
+            allocs.push(ALLOCS.load(Ordering::Relaxed) - a0);
+            let t = Instant::now();
+            body = render(&view, Format::Text, body).len();
+            renders.push(t.elapsed());
+        }
+        let rss = rss_kib().saturating_sub(base_rss);
+        let (cycle, rend) = (median(cycles), median(renders));
+        allocs.sort();
+        let a = allocs[allocs.len() / 2];
+        println!(
+            "| {n} | {:.0} | {:.0} | {a} / {:.3} | {} B | {:.1} MB |",
+            cycle.as_nanos() as f64 / n as f64,
+            rend.as_nanos() as f64 / n as f64,
+            a as f64 / n as f64,
+            rss * 1024 / n as u64,
+            body as f64 / 1e6
+        );
+        points.push((n as f64, cycle.as_secs_f64()));
+        drop(p);
+    }
+    // Scaling exponent: the slope of log(time) over log(n), 10k to 1M.
+    let (first, last) = (points[0], points[points.len() - 1]);
+    let slope = (last.1.ln() - first.1.ln()) / (last.0.ln() - first.0.ln());
+    println!("\ncycle time grows as n^{slope:.2} from 10k to 1M series");
+    let at_1m = last.1;
+    println!(
+        "1M series every 10 s: cycle (render included) takes {:.2} s, {:.0}% of one core",
+        at_1m,
+        at_1m / 10.0 * 100.0
+    );
+}
