@@ -13,6 +13,8 @@
 //!
 //! Run: `cargo run --example persistence [-- --listen 127.0.0.1:9464 --interval 2s]`, then
 //! look at `/metrics` (`records_written_total{source="papyra"}`) and the status page `/`.
+//! `cargo run --example persistence -- --once` pulls each backend once and prints what it
+//! holds, `metrics: <unavailable>` for the bare one, and exits 0.
 
 #[path = "support/mod.rs"]
 pub mod support;
@@ -232,6 +234,63 @@ pub async fn start(options: Options) -> Result<(Running, Handle), String> {
     Ok((running, Handle { backend, paused }))
 }
 
+/// `--once`: one pull of each backend, reported the way seed 001's CLI does (a backend
+/// without metrics prints `metrics: <unavailable>`; the exit code stays 0).
+pub async fn report_once() -> Result<Vec<String>, String> {
+    let backend = MemoryBackend::new();
+    for key in 0..30 {
+        let _ = backend.write(key, format!("record {key}"));
+    }
+    let config = Config::parse("", "persistence example").map_err(|e| e.to_string())?;
+    let mut pipeline = Pipeline::new(&config)?;
+    let mut papyra = SourceConfig::in_process("papyra");
+    papyra.counters = GlobList::new(CORE.iter().map(|s| s.to_string()).collect())?;
+    pipeline.add_metrics_source(
+        &papyra,
+        Arc::new(BackendMetrics(Some(backend.metrics.clone()))),
+    );
+    pipeline.add_metrics_source(
+        &SourceConfig::in_process("bare"),
+        Arc::new(BackendMetrics(BareBackend.metrics())),
+    );
+    let view = pipeline.run_cycle().await;
+    let mut lines = Vec::new();
+    for s in &view.sources {
+        lines.push(match (&s.last_error, s.series) {
+            (Some(e), _) => format!("{}: error: {e}", s.name),
+            (None, 0) => format!("{}: metrics: <unavailable>", s.name),
+            (None, n) => format!("{}: {n} metrics", s.name),
+        });
+    }
+    for p in view.points.iter().take(CORE.len()) {
+        if let snapbridge::core::TrackedValue::Counter { total, .. } = &p.value {
+            lines.push(format!("  {} {}", p.meta.family.exposed, total.as_f64()));
+        }
+    }
+    Ok(lines)
+}
+
 fn main() -> std::process::ExitCode {
+    if std::env::args().any(|a| a == "--once") {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        return match runtime.map(|rt| rt.block_on(report_once())) {
+            Ok(Ok(lines)) => {
+                for l in lines {
+                    println!("{l}");
+                }
+                std::process::ExitCode::SUCCESS
+            }
+            Ok(Err(e)) => {
+                eprintln!("error: {e}");
+                std::process::ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     support::main(|o| async move { start(o).await.map(|(r, _)| r) })
 }

@@ -279,3 +279,20 @@ fn operations_batch_files_are_counted_once_through_the_batch_dir_source() {
     assert!(files >= 3, "{files} batch files");
     rt.block_on(running.stop());
 }
+
+#[test]
+fn persistence_once_reports_a_backend_without_metrics_as_unavailable() {
+    let lines = runtime()
+        .block_on(persistence::report_once())
+        .expect("one pull");
+    assert_eq!(lines[0], "papyra: 9 metrics", "{lines:?}");
+    assert_eq!(lines[1], "bare: metrics: <unavailable>", "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l == "  records_written_total 29"),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l == "  write_errors_total 1"),
+        "{lines:?}"
+    );
+}
