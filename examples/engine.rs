@@ -274,6 +274,7 @@ pub async fn start(options: Options) -> Result<(Running, Handle), String> {
             served,
             lines,
             guard,
+            before_stop: None,
         },
         Handle { registry, paused },
     ))

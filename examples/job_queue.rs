@@ -244,6 +244,7 @@ pub async fn start(options: Options) -> Result<(Running, Handle), String> {
             served,
             lines,
             guard: Box::new(tasks),
+            before_stop: None,
         },
         Handle { queue, json_url },
     ))

@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value as Json, json};
 use snapbridge::config::Config;
 use snapbridge::pipeline::Pipeline;
-use support::{AbortOnDrop, Options, Running};
+use support::{Options, Running};
 use tokio::sync::mpsc;
 
 /// Seed 002's forbidden metadata keys.
@@ -55,7 +55,8 @@ pub struct Stats {
 
 /// The batch writer.
 pub struct MetricsManager {
-    tx: mpsc::Sender<Json>,
+    // `None` once closed: the worker flushes what is queued and stops.
+    tx: std::sync::RwLock<Option<mpsc::Sender<Json>>>,
     /// Its statistics.
     pub stats: Arc<Stats>,
 }
@@ -142,7 +143,21 @@ impl MetricsManager {
                 }
             }
         });
-        (MetricsManager { tx, stats }, worker)
+        (
+            MetricsManager {
+                tx: std::sync::RwLock::new(Some(tx)),
+                stats,
+            },
+            worker,
+        )
+    }
+
+    /// Stops taking records; the worker writes what is queued, then ends (seed 002's
+    /// graceful `stop()`: await the worker's handle after this).
+    pub fn close(&self) {
+        if let Ok(mut tx) = self.tx.write() {
+            tx.take();
+        }
     }
 
     /// Records one operation without blocking (seed 002's `record_operation`).
@@ -171,8 +186,9 @@ impl MetricsManager {
             "error_message": error_message.map(|m| m.chars().take(1000).collect::<String>()),
             "metadata": metadata,
         });
-        self.tx
-            .try_send(record)
+        let tx = self.tx.read().map_err(|_| "metrics queue lock poisoned")?;
+        let tx = tx.as_ref().ok_or("the metrics manager is stopped")?;
+        tx.try_send(record)
             .map_err(|e| format!("metrics queue: {e}"))?;
         self.stats.total_recorded.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -248,12 +264,20 @@ pub async fn start(options: Options) -> Result<(Running, Handle), String> {
             served.metrics_url()
         ),
     ];
-    let guard: Box<dyn Send> = Box::new((AbortOnDrop(workload), AbortOnDrop(worker), temp));
+    // On Ctrl-C: stop recording, let the writer flush its last batch, then snapbridge's
+    // last pull counts it.
+    let m = manager.clone();
+    let before_stop = Box::pin(async move {
+        workload.abort();
+        m.close();
+        let _ = worker.await;
+    });
     Ok((
         Running {
             served,
             lines,
-            guard,
+            guard: Box::new(temp),
+            before_stop: Some(before_stop),
         },
         Handle {
             manager,

@@ -230,6 +230,7 @@ pub async fn start(options: Options) -> Result<(Running, Handle), String> {
         served,
         lines,
         guard: Box::new(AbortOnDrop(workload)),
+        before_stop: None,
     };
     Ok((running, Handle { backend, paused }))
 }

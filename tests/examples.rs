@@ -296,3 +296,49 @@ fn persistence_once_reports_a_backend_without_metrics_as_unavailable() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn operations_stop_flushes_the_last_batch_and_snapbridge_counts_it() {
+    use common::sources::metric_sum;
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = operations::support::Options::for_test(Some(dir.path().to_path_buf()));
+    // Slow flushes: the records below are still queued when stop() begins.
+    options.interval = Duration::from_secs(30);
+    let (running, handle) = rt.block_on(operations::start(options)).expect("start");
+    handle.paused.store(true, Ordering::Release);
+    for i in 0..25 {
+        handle
+            .manager
+            .record_operation(
+                "db_query",
+                "SELECT 1",
+                i as f64,
+                true,
+                None,
+                Default::default(),
+            )
+            .unwrap();
+    }
+    rt.block_on(running.stop());
+    let stats = &handle.manager.stats;
+    let recorded = stats.total_recorded.load(Ordering::Relaxed);
+    assert!(recorded >= 25);
+    assert_eq!(stats.total_persisted.load(Ordering::Relaxed), recorded);
+    assert!(
+        handle
+            .manager
+            .record_operation("db_query", "SELECT 1", 1.0, true, None, Default::default())
+            .unwrap_err()
+            .contains("stopped")
+    );
+    // A fresh batch_dir source over the same directory counts every record once.
+    let config = format!(
+        "[[source]]\nname = \"ops\"\nkind = \"batch_dir\"\npath = {:?}\n",
+        dir.path().display().to_string()
+    );
+    let mut bridge = common::Bridge::start(&config, vec![]);
+    bridge.cycle();
+    let text = common::sources::scrape(&bridge);
+    assert_eq!(metric_sum(&text, "operations_total", &[]), recorded as f64);
+}

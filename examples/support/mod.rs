@@ -156,11 +156,18 @@ pub struct Running {
     pub lines: Vec<String>,
     /// The example's system.
     pub guard: Box<dyn Send>,
+    /// Run first when stopping (e.g. a writer's final flush), so snapbridge's last pull
+    /// sees everything.
+    pub before_stop: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
 impl Running {
-    /// Stops snapbridge, then the example's system.
+    /// Stops the example's system (its `before_stop`), then snapbridge (one last pull),
+    /// then drops what is left.
     pub async fn stop(self) {
+        if let Some(f) = self.before_stop {
+            f.await;
+        }
         self.served.stop().await;
         drop(self.guard);
     }
