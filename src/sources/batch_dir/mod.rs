@@ -8,7 +8,8 @@
 //! `operations_total`) and `operation_duration` (a histogram in seconds, exported as
 //! `operation_duration_seconds_*`), and hands those totals to the pipeline as a snapshot.
 //!
-//! What identifies "already counted": the file name and the index of the record in it.
+//! What identifies "already counted": the file name, its `batch_id`, and the index of the
+//! record in it (a file replaced by another batch under the same name counts from 0).
 //! Names carry the writer's timestamp but files may appear out of order (two writers, a
 //! slow rename), so there is no high-water mark: every file still in the directory has an
 //! entry (records counted, size, mtime). A file seen again unchanged is not read; one that
@@ -211,8 +212,8 @@ impl Inner {
                 continue;
             }
             read += 1;
-            let done = known.map_or(0, |m| m.records);
-            let records = match self.read_records(&path, len) {
+            let mut done = known.map_or(0, |m| m.records);
+            let (records, batch_id) = match self.read_records(&path, len) {
                 Ok(r) => r,
                 Err(e) => {
                     let mut reported = self.reported.lock().map_err(|_| "lock poisoned")?;
@@ -227,6 +228,12 @@ impl Inner {
                     continue;
                 }
             };
+            // Same name, another batch (the file was replaced): none of it was counted.
+            if let (Some(old), Some(new)) = (known.and_then(|m| m.batch_id.as_ref()), &batch_id)
+                && old != new
+            {
+                done = 0;
+            }
             let n = next.get_or_insert_with(|| state.clone());
             let total = records.len() as u64;
             if total < done {
@@ -254,6 +261,7 @@ impl Inner {
                     records: total.max(done),
                     len,
                     mtime_ns,
+                    batch_id,
                 },
             );
         }
@@ -268,7 +276,8 @@ impl Inner {
         })
     }
 
-    fn read_records(&self, path: &Path, len: u64) -> Result<Vec<Json>, String> {
+    /// The records of a batch file and its `batch_id`, if it has one.
+    fn read_records(&self, path: &Path, len: u64) -> Result<(Vec<Json>, Option<String>), String> {
         if len > self.max_bytes {
             return Err(format!(
                 "the file is {len} bytes, more than max_bytes = {}",
@@ -285,7 +294,13 @@ impl Inner {
         })?;
         match doc {
             Json::Object(mut m) => match m.remove("records") {
-                Some(Json::Array(records)) => Ok(records),
+                Some(Json::Array(records)) => {
+                    let id = match m.remove("batch_id") {
+                        Some(Json::String(id)) => Some(id),
+                        _ => None,
+                    };
+                    Ok((records, id))
+                }
                 Some(other) => Err(format!(
                     "\"records\" is {}, expected an array",
                     describe(&other)

@@ -33,6 +33,10 @@ pub struct FileMark {
     pub len: u64,
     /// Modification time when last read (ns since the epoch).
     pub mtime_ns: i128,
+    /// The file's `batch_id` when last read: another id under the same name is another
+    /// batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
 }
 
 /// Totals of one label set.
@@ -250,6 +254,7 @@ mod tests {
                 records: 2,
                 len: 10,
                 mtime_ns: 1,
+                batch_id: Some("20250101_000000_000001".into()),
             },
         );
         s.save(&path, "ops", dir.path()).unwrap();

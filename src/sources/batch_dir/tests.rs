@@ -86,10 +86,16 @@ fn records_are_counted_once_across_restarts_and_growth() {
     let p = s.inner.pull().unwrap();
     assert_eq!(ops_total(&p), 4);
     assert_eq!(p.rejected.len(), 2, "{:?}", p.rejected);
+    // The same name holding another batch (another batch_id) counts from its first record.
+    let f2 = dir.path().join("metrics_20240101_000000_000001.json");
+    let other = serde_json::json!({"records": [rec("db", 2.0, true), rec("db", 3.0, true)], "batch_id": "other"});
+    fs::write(&f2, other.to_string()).unwrap();
+    let p = s.inner.pull().unwrap();
+    assert_eq!(ops_total(&p), 6);
     // Deleted files leave the checkpoint, totals stay.
     fs::remove_file(&f1).unwrap();
     let p = s.inner.pull().unwrap();
-    assert_eq!(ops_total(&p), 4);
+    assert_eq!(ops_total(&p), 6);
     let state = s.inner.state.lock().unwrap();
     assert_eq!(state.as_ref().unwrap().files.len(), 1);
 }
