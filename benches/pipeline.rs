@@ -9,8 +9,11 @@
 //!   rendered) for one snapshot of N series, in steady state (every series already known,
 //!   counters moving). The pull itself is excluded: the snapshot is built outside the timer.
 //! - `render/N`: the text body alone, from a published view.
-//! - `scrape/N` and `scrape_gzip/N`: a full HTTP GET of `/metrics` on loopback from a
-//!   cached view (what a Prometheus scrape costs snapbridge plus the client).
+//! - `scrape/plain/N` and `scrape/gzip/N`: a full HTTP GET of `/metrics` on loopback from a
+//!   cached view (what a Prometheus scrape costs snapbridge plus the client);
+//! - `scrape/16_concurrent/N`: 16 scrapers at once (the time until all 16 have their body).
+//!
+//! `SNAPBRIDGE_BENCH_1M=1 cargo bench --bench pipeline` adds 1M series.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -24,6 +27,15 @@ use snapbridge::core::Snapshot;
 use snapbridge::pipeline::Pipeline;
 use snapbridge::sinks::prometheus::render::{Format, render};
 use snapbridge::sinks::prometheus::{Endpoint, serve};
+
+/// 10k and 100k series; `SNAPBRIDGE_BENCH_1M=1` adds 1M.
+fn sizes() -> Vec<usize> {
+    let mut n = vec![10_000, 100_000];
+    if std::env::var("SNAPBRIDGE_BENCH_1M").is_ok() {
+        n.push(1_000_000);
+    }
+    n
+}
 
 fn pipeline() -> Pipeline {
     let config = Config::parse("interval = \"10s\"\n", "bench").expect("bench config");
@@ -42,7 +54,7 @@ fn bench_cycle(c: &mut Criterion) {
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(8));
-    for n in [10_000usize, 100_000] {
+    for n in sizes() {
         let mut p = pipeline();
         let mut step = 0u64;
         // Warm-up: every series known.
@@ -69,7 +81,7 @@ fn bench_render(c: &mut Criterion) {
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(5));
-    for n in [10_000usize, 100_000] {
+    for n in sizes() {
         let mut p = pipeline();
         let view = p.publish(
             SystemTime::now(),
@@ -93,7 +105,7 @@ fn bench_scrape(c: &mut Criterion) {
     group
         .sample_size(20)
         .measurement_time(Duration::from_secs(5));
-    for n in [10_000usize, 100_000] {
+    for n in sizes() {
         let mut p = pipeline();
         p.publish(
             SystemTime::now(),
@@ -112,6 +124,22 @@ fn bench_scrape(c: &mut Criterion) {
         };
         rt.spawn(serve(listener, endpoint, std::future::pending()));
         let agent = ureq::AgentBuilder::new().build();
+        // 16 scrapers at once: one iteration is 16 concurrent GETs, each on its own thread.
+        group.bench_function(format!("16_concurrent/{n}"), |b| {
+            b.iter(|| {
+                std::thread::scope(|scope| {
+                    for _ in 0..16 {
+                        scope.spawn(|| {
+                            let resp = ureq::get(&url).call().expect("scrape");
+                            let mut body = Vec::new();
+                            std::io::Read::read_to_end(&mut resp.into_reader(), &mut body)
+                                .expect("body");
+                            body.len()
+                        });
+                    }
+                })
+            })
+        });
         for (label, encoding) in [("plain", "identity"), ("gzip", "gzip")] {
             group.bench_function(format!("{label}/{n}"), |b| {
                 b.iter(|| {

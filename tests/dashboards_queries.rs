@@ -1,57 +1,35 @@
 //! Every panel expression of every dashboard, with its template variables substituted,
-//! parses and returns data: from a real Prometheus scraping snapbridge, and from
-//! VictoriaMetrics fed by snapbridge over OTLP (with Prometheus naming).
+//! parses and returns data: from a real Prometheus scraping the example systems of the seeds
+//! (persistence, engine, job queue, operations — each a real little system exported by
+//! snapbridge), and from VictoriaMetrics fed by the same examples over OTLP (with
+//! Prometheus naming).
 
 mod common;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::process::Command;
 use std::time::Duration;
 
 use common::otlp::Victoria;
 use common::prom::Prometheus;
-use common::{Bridge, Scripted, source_config, wait_for};
+use common::{Proc, free_port, http_get, wait_for};
 use serde_json::Value as Json;
-use snapbridge::core::{Histogram, Sample, Snapshot};
 
-/// The job queue of seed 004, as its JSON endpoint reports it.
-fn job_queue(step: u64) -> Snapshot {
-    let mut s = Snapshot::new();
-    s.push(Sample::untyped("jobs_created", 10 * step + 5));
-    s.push(Sample::untyped("jobs_completed", 9 * step));
-    s.push(Sample::untyped("jobs_failed", step / 2));
-    s.push(Sample::untyped("jobs_retried", step));
-    s.push(Sample::untyped("jobs_in_progress", 2u64));
-    s
-}
-
-/// Seed 002's operation records, as the batch-dir source aggregates them.
-fn operations(step: u64) -> Snapshot {
-    let mut s = Snapshot::new();
-    for (ty, name, ok) in [
-        ("api_request", "GET /api/users", "true"),
-        ("db_query", "SELECT users", "false"),
-    ] {
-        s.push(
-            Sample::counter("operations", 3 * step + 1)
-                .with_label("operation_type", ty)
-                .with_label("operation_name", name)
-                .with_label("success", ok),
-        );
-        let obs: Vec<f64> = (0..(3 * step + 1))
-            .map(|i| 0.001 * (i as f64 + 1.0))
-            .collect();
-        s.push(
-            Sample::histogram(
-                "operation_duration",
-                Histogram::from_observations(vec![0.005, 0.05, 0.5, 5.0], &obs),
-            )
-            .with_unit("s")
-            .with_label("operation_type", ty)
-            .with_label("operation_name", name),
-        );
-    }
-    s
+/// The example binaries cargo built next to this test (`cargo test` builds examples).
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test path");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target dir")
+        .join("examples");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "example {name} not built at {}: run cargo test (it builds examples)",
+        path.display()
+    );
+    path
 }
 
 fn expressions() -> Vec<(String, String, String)> {
@@ -88,56 +66,54 @@ fn expressions() -> Vec<(String, String, String)> {
 #[test]
 fn every_panel_returns_data_by_scrape_and_by_otlp() {
     let vm = Victoria::start();
-    let (jobs, ops) = (Scripted::default(), Scripted::default());
-    let config = format!(
-        "interval = \"1h\"\n[otlp]\nendpoint = \"{}\"\nprotocol = \"http/protobuf\"\n[[source]]\nname = \"papyra\"\nkind = \"demo\"\ncounters = [\"records_*\", \"*_errors\", \"*_runs\", \"*_attempted\", \"*_failed\", \"anomalies_detected\", \"compactions_run\"]\n",
-        vm.otlp_base()
-    );
-    let mut bridge = Bridge::start(
-        &config,
-        vec![
-            (
-                source_config(
-                    "jobs",
-                    "counters = [\"jobs_created\", \"jobs_completed\", \"jobs_failed\", \"jobs_retried\"]\ngauges = [\"*_in_progress\"]",
-                ),
-                Arc::new(jobs.clone()),
-            ),
-            (source_config("operations", ""), Arc::new(ops.clone())),
-        ],
-    );
-    let prom = Prometheus::start(&bridge.addr.to_string());
-    let telemetry = bridge.telemetry.clone();
-    for step in 1..=4u64 {
-        jobs.set(job_queue(step));
-        ops.set(operations(step));
-        let scrapes = bridge.scrapes();
-        bridge.cycle();
-        wait_for("the OTLP export", Duration::from_secs(20), || {
-            (telemetry
-                .otlp
-                .exports
-                .load(std::sync::atomic::Ordering::Relaxed)
-                >= step)
-                .then_some(())
-        });
-        wait_for("two scrapes", Duration::from_secs(20), || {
-            (bridge.scrapes() >= scrapes + 2).then_some(())
-        });
-        std::thread::sleep(Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let mut systems = Vec::new();
+    let mut targets = Vec::new();
+    for name in ["persistence", "engine", "job_queue", "operations"] {
+        let port = free_port();
+        let mut cmd = Command::new(example(name));
+        cmd.args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--interval",
+            "500ms",
+        ])
+        .arg("--dir")
+        .arg(dir.path().join(name))
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", vm.otlp_base())
+        .env("RUST_LOG", "warn");
+        systems.push(Proc::spawn(
+            name,
+            cmd,
+            dir.path().join(format!("{name}.log")),
+        ));
+        targets.push(format!("'127.0.0.1:{port}'"));
+        wait_for(
+            &format!("the {name} example's /metrics"),
+            Duration::from_secs(30),
+            || {
+                let url = format!("http://127.0.0.1:{port}/metrics");
+                ureq::get(&url).call().ok().map(|_| http_get(&url, &[]))
+            },
+        );
     }
+    let prom = Prometheus::start_with(&format!(
+        "  - job_name: examples\n    static_configs:\n      - targets: [{}]\n",
+        targets.join(", ")
+    ));
     let exprs = expressions();
     assert!(exprs.len() >= 25, "{} expressions", exprs.len());
     for (dashboard, title, expr) in &exprs {
         wait_for(
             &format!("Prometheus data for {dashboard} / {title}: {expr}"),
-            Duration::from_secs(30),
+            Duration::from_secs(60),
             || (!prom.query(expr).is_empty()).then_some(()),
         );
         wait_for(
             &format!("VictoriaMetrics data for {dashboard} / {title}: {expr}"),
-            Duration::from_secs(30),
+            Duration::from_secs(60),
             || (!vm.query(expr).is_empty()).then_some(()),
         );
     }
+    drop(systems);
 }

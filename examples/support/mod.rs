@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use snapbridge::pipeline::Pipeline;
+use snapbridge::sinks::otlp::{OtlpSink, Settings};
 use snapbridge::sinks::prometheus::{Endpoint, Security, serve};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -129,17 +130,28 @@ pub async fn serve_pipeline(
         started: SystemTime::now(),
         security: Security::none(),
     };
+    // OTLP too, when the standard OTEL_EXPORTER_OTLP_* variables ask for it.
+    let otlp = Settings::resolve(None, |k| std::env::var(k).ok(), &addr.to_string())?
+        .map(|settings| OtlpSink::spawn(settings, pipeline.subscribe(), pipeline.telemetry()))
+        .transpose()?;
     let (stop, rx) = watch::channel(false);
     let (mut a, mut b) = (rx.clone(), rx);
     let server = tokio::spawn(serve(listener, endpoint, async move {
         let _ = a.wait_for(|s| *s).await;
     }));
-    let cycles = tokio::spawn(pipeline.run(
-        async move {
-            let _ = b.wait_for(|s| *s).await;
-        },
-        Duration::from_secs(2),
-    ));
+    let cycles = tokio::spawn(async move {
+        pipeline
+            .run(
+                async move {
+                    let _ = b.wait_for(|s| *s).await;
+                },
+                Duration::from_secs(2),
+            )
+            .await;
+        if let Some(sink) = otlp {
+            sink.flush_and_stop(Duration::from_secs(2)).await;
+        }
+    });
     Ok(Served {
         addr,
         stop,
