@@ -30,9 +30,6 @@ use opentelemetry_sdk::metrics::{
 };
 use prost::Message;
 use snapbridge::config::otlp::Temporality;
-use snapbridge::config::{Config, SourceConfig};
-use snapbridge::core::Snapshot;
-use snapbridge::pipeline::Pipeline;
 use snapbridge::sinks::otlp::Encoder;
 
 mod common;
@@ -73,13 +70,7 @@ fn bench_otlp(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(6));
     for n in [10_000usize, 100_000] {
-        let config = Config::parse("interval = \"10s\"\n", "bench").expect("config");
-        let mut p = Pipeline::new(&config).expect("pipeline");
-        let source = SourceConfig {
-            max_series: 2_000_000,
-            ..SourceConfig::in_process("bench")
-        };
-        p.add_metrics_source(&source, Arc::new(|| Ok(Snapshot::new())));
+        let mut p = common::pipeline();
         let view = p.publish(
             SystemTime::now(),
             vec![(Ok(synthetic(n, 1).into()), Duration::ZERO)],

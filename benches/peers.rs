@@ -14,7 +14,6 @@
 //! - `metrics_exporter`: `metrics-exporter-prometheus`'s render();
 //! - `memcpy`: a copy of the finished body (the floor).
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime};
 
@@ -26,9 +25,6 @@ use prometheus::{Encoder, TextEncoder};
 use prometheus_client::metrics::counter::Counter as PcCounter;
 use prometheus_client::metrics::family::Family as PcFamily;
 use prometheus_client::metrics::gauge::Gauge as PcGauge;
-use snapbridge::config::{Config, SourceConfig};
-use snapbridge::core::Snapshot;
-use snapbridge::pipeline::Pipeline;
 use snapbridge::sinks::prometheus::render::{Format, render};
 
 mod common;
@@ -107,13 +103,7 @@ fn bench_peers(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(5));
     for n in sizes() {
         // snapbridge: one published view, rendered as each cycle does.
-        let config = Config::parse("interval = \"10s\"\n", "bench").expect("config");
-        let mut p = Pipeline::new(&config).expect("pipeline");
-        let source = SourceConfig {
-            max_series: 2_000_000,
-            ..SourceConfig::in_process("bench")
-        };
-        p.add_metrics_source(&source, Arc::new(|| Ok(Snapshot::new())));
+        let mut p = common::pipeline();
         let view = p.publish(
             SystemTime::now(),
             vec![(Ok(synthetic(n, 1).into()), Duration::ZERO)],

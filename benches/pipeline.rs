@@ -15,16 +15,12 @@
 //!
 //! `SNAPBRIDGE_BENCH_1M=1 cargo bench --bench pipeline` adds 1M series.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 mod common;
-use common::synthetic;
-use snapbridge::config::{Config, SourceConfig};
-use snapbridge::core::Snapshot;
-use snapbridge::pipeline::Pipeline;
+use common::{pipeline, synthetic};
 use snapbridge::sinks::prometheus::render::{Format, render};
 use snapbridge::sinks::prometheus::{Endpoint, serve};
 
@@ -35,18 +31,6 @@ fn sizes() -> Vec<usize> {
         n.push(1_000_000);
     }
     n
-}
-
-fn pipeline() -> Pipeline {
-    let config = Config::parse("interval = \"10s\"\n", "bench").expect("bench config");
-    let mut p = Pipeline::new(&config).expect("pipeline");
-    let source = SourceConfig {
-        max_series: 2_000_000,
-        ..SourceConfig::in_process("bench")
-    };
-    // The bench feeds snapshots straight to `publish`; this source is never pulled.
-    p.add_metrics_source(&source, Arc::new(|| Ok(Snapshot::new())));
-    p
 }
 
 fn bench_cycle(c: &mut Criterion) {

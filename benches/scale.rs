@@ -8,13 +8,9 @@
 //! and body is alive, divided by the series count.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use snapbridge::config::{Config, SourceConfig};
-use snapbridge::core::Snapshot;
-use snapbridge::pipeline::Pipeline;
 use snapbridge::sinks::prometheus::render::{Format, render};
 
 mod common;
@@ -72,13 +68,7 @@ fn main() {
     let mut points = Vec::new();
     for n in sizes {
         let base_rss = rss_kib();
-        let config = Config::parse("interval = \"10s\"\n", "scale").expect("config");
-        let mut p = Pipeline::new(&config).expect("pipeline");
-        let source = SourceConfig {
-            max_series: 2_000_000,
-            ..SourceConfig::in_process("scale")
-        };
-        p.add_metrics_source(&source, Arc::new(|| Ok(Snapshot::new())));
+        let mut p = common::pipeline();
         let mut step = 0;
         for _ in 0..3 {
             step += 1;

@@ -124,6 +124,27 @@ pub struct Bodies {
 }
 
 impl View {
+    /// For each family id, the family's position in `families` (name order); `None` for an
+    /// id the view does not list. Sinks use it to group points by family in one pass.
+    pub fn family_ranks(&self) -> Vec<Option<usize>> {
+        let slots = self
+            .families
+            .iter()
+            .map(|f| f.id as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut rank = vec![None; slots];
+        for (pos, f) in self.families.iter().enumerate() {
+            rank[f.id as usize] = Some(pos);
+        }
+        rank
+    }
+
+    /// The position of `family` in `families`, from [`View::family_ranks`].
+    pub fn rank_of(ranks: &[Option<usize>], family: &Family) -> Option<usize> {
+        ranks.get(family.id as usize).copied().flatten()
+    }
+
     /// The view served before the first cycle completes: no points at all.
     pub fn empty() -> Self {
         View {

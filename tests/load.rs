@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Bridge, http_get, source_config};
+use common::{Bridge, http_get, rss_kib, source_config};
 use snapbridge::core::{MetricsSource, Sample, Snapshot, SourceError};
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -44,18 +44,6 @@ impl MetricsSource for Marked {
         }
         Ok(s)
     }
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .map(|v| v.trim().trim_end_matches("kB").trim().to_string())
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 fn value_after(body: &str, prefix: &str) -> Option<f64> {

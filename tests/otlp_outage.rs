@@ -9,17 +9,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::otlp::{GrpcReceiver, metrics_named, point_value};
-use common::{Bridge, Scripted, free_port, http_get, source_config, wait_for};
+use common::{Bridge, Scripted, free_port, http_get, rss_kib, source_config, wait_for};
 use snapbridge::core::{Sample, Snapshot};
-
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
 
 fn snapshot(step: u64) -> Snapshot {
     // 5 000 series, so a leak per failed export would show in RSS.

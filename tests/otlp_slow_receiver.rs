@@ -8,20 +8,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use common::otlp::GrpcReceiver;
-use common::{Bridge, Scripted, http_get, source_config, wait_for};
+use common::{Bridge, Scripted, http_get, rss_kib, source_config, wait_for};
 use snapbridge::core::{Sample, Snapshot};
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .map(|v| v.trim().trim_end_matches("kB").trim().to_string())
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 fn snapshot(step: u64) -> Snapshot {
     (0..2_000u64)

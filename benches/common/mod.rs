@@ -2,7 +2,24 @@
 //! N series over 50 metric names, 3 labels each, even names counters, odd names gauges.
 #![allow(dead_code)]
 
+use std::sync::Arc;
+
+use snapbridge::config::{Config, SourceConfig};
 use snapbridge::core::{Sample, Snapshot};
+use snapbridge::pipeline::Pipeline;
+
+/// A pipeline with one in-process source that the benches never pull: they hand snapshots
+/// straight to `Pipeline::publish`, so the pull is not measured.
+pub fn pipeline() -> Pipeline {
+    let config = Config::parse("interval = \"10s\"\n", "bench").expect("bench config");
+    let mut p = Pipeline::new(&config).expect("pipeline");
+    let source = SourceConfig {
+        max_series: 2_000_000,
+        ..SourceConfig::in_process("bench")
+    };
+    p.add_metrics_source(&source, Arc::new(|| Ok(Snapshot::new())));
+    p
+}
 
 /// Metric names used by [`synthetic`].
 pub const NAMES: usize = 50;

@@ -1,6 +1,5 @@
 //! A real Prometheus, started on a free port in a temp dir, scraping one target every second.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -15,37 +14,9 @@ pub struct Prometheus {
 impl Prometheus {
     /// Starts Prometheus scraping `target` (host:port) at `/metrics` every second.
     pub fn start(target: &str) -> Prometheus {
-        let bin = peer("SNAPBRIDGE_PROMETHEUS", "bin/prometheus");
-        let dir = tempfile::tempdir().expect("temp dir");
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: snapbridge\n    static_configs:\n      - targets: ['{target}']\n"
-            ),
-        )
-        .expect("write prometheus.yml");
-        let port = free_port();
-        let mut cmd = Command::new(bin);
-        cmd.arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--log.level=warn");
-        let log: PathBuf = dir.path().join("prometheus.log");
-        let proc = Proc::spawn("prometheus", cmd, log);
-        let prom = Prometheus {
-            proc,
-            port,
-            _dir: dir,
-        };
-        wait_for("prometheus /-/ready", Duration::from_secs(30), || {
-            let url = format!("http://127.0.0.1:{port}/-/ready");
-            ureq::get(&url).call().ok().filter(|r| r.status() == 200)
-        });
-        prom
+        Prometheus::start_with(&format!(
+            "  - job_name: snapbridge\n    static_configs:\n      - targets: ['{target}']\n"
+        ))
     }
 
     /// Runs an instant query; returns `(labels, value)` per series.

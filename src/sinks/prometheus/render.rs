@@ -98,24 +98,14 @@ fn escape_into(out: &mut Vec<u8>, s: &str, quote: bool) {
 /// are then joined in name order behind their headers.
 pub fn render(view: &View, format: Format, capacity: usize) -> Vec<u8> {
     let families = &view.families;
-    let slots = families
-        .iter()
-        .map(|f| f.id as usize + 1)
-        .max()
-        .unwrap_or(0);
-    // rank[id] = position of the family in name order.
-    let mut rank = vec![u32::MAX; slots];
-    for (pos, f) in families.iter().enumerate() {
-        rank[f.id as usize] = pos as u32;
-    }
+    let ranks = view.family_ranks();
     let per_family = capacity / families.len().max(1) + 64;
     let mut bufs: Vec<Vec<u8>> = Vec::with_capacity(families.len());
     for point in &view.points {
         let family = &point.meta.family;
-        let Some(&r) = rank.get(family.id as usize).filter(|&&r| r != u32::MAX) else {
+        let Some(r) = View::rank_of(&ranks, family) else {
             continue; // a family the view does not list: never built by the pipeline
         };
-        let r = r as usize;
         if bufs.len() <= r {
             bufs.resize_with(families.len(), Vec::new);
         }

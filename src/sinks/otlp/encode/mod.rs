@@ -87,21 +87,13 @@ impl Encoder {
         let now = nanos(view.time);
         let delta = self.temporality == Temporality::Delta;
         let families = &view.families;
-        let slots = families
-            .iter()
-            .map(|f| f.id as usize + 1)
-            .max()
-            .unwrap_or(0);
-        let mut rank = vec![usize::MAX; slots];
-        for (pos, f) in families.iter().enumerate() {
-            rank[f.id as usize] = pos;
-        }
+        let ranks = view.family_ranks();
         // Each family's data points, encoded as they come (points arrive in source order).
         let mut points: Vec<Vec<u8>> = (0..families.len()).map(|_| Vec::new()).collect();
         let mut pending = HashMap::with_capacity(if delta { view.points.len() } else { 0 });
         for point in &view.points {
             let family = &point.meta.family;
-            let Some(&r) = rank.get(family.id as usize).filter(|&&r| r != usize::MAX) else {
+            let Some(r) = View::rank_of(&ranks, family) else {
                 continue;
             };
             let buf = &mut points[r];
