@@ -46,6 +46,19 @@ impl MetricsSource for Marked {
     }
 }
 
+/// The scrapers stand for Prometheus servers, which run on other machines: on the test's
+/// own two cores, at normal priority, 16 busy clients would take most of the CPU from the
+/// bridge they measure (a view every ~400 ms instead of every 100 ms at 100k series). At
+/// the lowest priority they still use every cycle the bridge leaves idle.
+fn lower_priority() {
+    // SAFETY: plain syscalls on the calling thread; raising one's own nice value needs no
+    // privilege, and a failure only leaves the priority as it was.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
+    }
+}
+
 fn value_after(body: &str, prefix: &str) -> Option<f64> {
     let start = body.find(prefix)? + prefix.len();
     body[start..].split('\n').next()?.trim().parse().ok()
@@ -76,6 +89,7 @@ fn sixteen_scrapers_while_views_swap_every_100ms() {
         .map(|_| {
             let (url, stop) = (url.clone(), stop.clone());
             std::thread::spawn(move || {
+                lower_priority();
                 let agent = ureq::AgentBuilder::new()
                     .timeout(Duration::from_secs(10))
                     .build();
@@ -122,7 +136,8 @@ fn sixteen_scrapers_while_views_swap_every_100ms() {
     latencies.sort();
     let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize];
     eprintln!(
-        "load: {series} series, {secs} s, {cycles} views, {} scrapes by 16 clients, errors {errors}, torn {torn}, p50 {:?}, p99 {:?}, RSS {} -> {} MiB",
+        "load: {series} series, {secs} s, {cycles} views (one per {:?}), {} scrapes by 16 clients, errors {errors}, torn {torn}, p50 {:?}, p99 {:?}, RSS {} -> {} MiB",
+        Duration::from_secs(secs) / cycles,
         latencies.len(),
         pct(0.5),
         pct(0.99),
@@ -133,6 +148,11 @@ fn sixteen_scrapers_while_views_swap_every_100ms() {
         latencies.len() as u64 >= 16 * secs,
         "too few scrapes: {}",
         latencies.len()
+    );
+    // The view really is swapped about every 100 ms while the scrapers run.
+    assert!(
+        cycles as u64 >= secs * 10 * 7 / 10,
+        "only {cycles} views in {secs} s"
     );
     assert_eq!(errors, 0, "scrape errors");
     assert_eq!(torn, 0, "responses mixing two cycles");

@@ -160,11 +160,13 @@ impl Pipeline {
         let started = Instant::now();
         let now = SystemTime::now();
         let results = self.pull_all().await;
-        let view = self.publish(now, results);
-        self.figures.cycle_duration = started.elapsed();
-        // After the swap: scrapes already see the new view while the state is written.
-        self.save_state();
-        view
+        off_the_reactor(|| {
+            let view = self.publish(now, results);
+            self.figures.cycle_duration = started.elapsed();
+            // After the swap: scrapes already see the new view while the state is written.
+            self.save_state();
+            view
+        })
     }
 
     /// The cycle after the pull: normalise and track each source's result (in source
@@ -267,5 +269,17 @@ impl Pipeline {
                 "final cycle did not finish within the shutdown timeout"
             ),
         }
+    }
+}
+
+/// Runs `work` (tracking and rendering: tens of milliseconds at 100k series, most of a
+/// second at 1M) so that it does not hold up the tasks queued on this async worker: on a
+/// multi-threaded runtime tokio hands them to another thread meanwhile, so scrapes keep
+/// being answered while a cycle is published. Elsewhere it simply runs `work`.
+fn off_the_reactor<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
     }
 }
