@@ -326,6 +326,11 @@ pub fn write_f64(out: &mut Vec<u8>, v: f64) {
         out.extend_from_slice(b"NaN");
     } else if v.is_infinite() {
         out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        // Whole numbers (queue sizes, bytes, counts: most gauges) as integers: exact below
+        // 2^53, the same value to every parser, and about 5x cheaper than the shortest
+        // round-trip float form, which was a third of the render time.
+        out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
     } else {
         out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
     }
