@@ -8,7 +8,10 @@
 //! - `cycle/N`: normalise + DeltaTracker + publish (self-metrics and the text body
 //!   rendered) for one snapshot of N series, in steady state (every series already known,
 //!   counters moving). The pull itself is excluded: the snapshot is built outside the timer.
-//! - `render/N`: the text body alone, from a published view.
+//! - `render/N`: the text body alone, from a published view, from scratch (what the first
+//!   cycle, a cycle after churn and the OpenMetrics form cost);
+//! - `render/cached/N`: the same body in steady state, from the cached line prefixes
+//!   (`TextCache`: what every cycle with unchanged series costs).
 //! - `scrape/plain/N` and `scrape/gzip/N`: a full HTTP GET of `/metrics` on loopback from a
 //!   cached view (what a Prometheus scrape costs snapbridge plus the client);
 //! - `scrape/16_concurrent/N`: 16 scrapers at once (the time until all 16 have their body).
@@ -22,6 +25,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 mod common;
 use common::{pipeline, synthetic};
 use snapbridge::sinks::prometheus::render::{Format, render};
+use snapbridge::sinks::prometheus::text_cache::TextCache;
 use snapbridge::sinks::prometheus::{Endpoint, serve};
 
 /// 10k and 100k series; `SNAPBRIDGE_BENCH_1M=1` adds 1M.
@@ -74,6 +78,12 @@ fn bench_render(c: &mut Criterion) {
         let hint = view.bodies.text.get().map(|b| b.len()).unwrap_or(0);
         group.bench_function(format!("{n}"), |b| {
             b.iter(|| render(&view, Format::Text, hint))
+        });
+        // What a steady cycle runs: the same series as the cycle before, prefixes cached.
+        let mut cache = TextCache::new();
+        cache.render(&view, hint);
+        group.bench_function(format!("cached/{n}"), |b| {
+            b.iter(|| cache.render(&view, hint))
         });
     }
     group.finish();

@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 
 use crate::config::{Config, SourceConfig};
 use crate::selfmetrics::{CycleFigures, SelfMetrics, Telemetry};
-use crate::sinks::prometheus::render::{Format, render};
+use crate::sinks::prometheus::text_cache::TextCache;
 use crate::sources::{self, InProcess, Pulled, Source};
 use crate::view::{Bodies, View};
 use families::FamilyTable;
@@ -48,6 +48,8 @@ pub struct Pipeline {
     notify: tokio::sync::watch::Sender<Arc<View>>,
     figures: CycleFigures,
     last_body_len: usize,
+    // Line prefixes of the last text body: a steady cycle renders from them.
+    text_cache: TextCache,
     state_file: Option<std::path::PathBuf>,
     // Saved state read at start, handed to each source as it is added.
     saved_state: std::collections::HashMap<String, String>,
@@ -73,6 +75,7 @@ impl Pipeline {
             notify: tokio::sync::watch::Sender::new(Arc::new(View::empty())),
             figures: CycleFigures::default(),
             last_body_len: 4096,
+            text_cache: TextCache::new(),
             state_file: config.state_file.clone(),
             saved_state: std::collections::HashMap::new(),
         };
@@ -194,11 +197,9 @@ impl Pipeline {
             bodies: Bodies::default(),
         };
         let render_started = Instant::now();
-        let text = render(
-            &view,
-            Format::Text,
-            self.last_body_len + self.last_body_len / 8,
-        );
+        let text = self
+            .text_cache
+            .render(&view, self.last_body_len + self.last_body_len / 8);
         self.last_body_len = text.len();
         let _ = view.bodies.text.set(text.into());
         self.figures.render_duration = render_started.elapsed();

@@ -5,6 +5,7 @@ pub mod render;
 mod security;
 mod server;
 mod status_page;
+pub mod text_cache;
 
 pub use security::Security;
 pub use server::{Endpoint, serve};

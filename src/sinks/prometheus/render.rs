@@ -129,7 +129,7 @@ pub fn render(view: &View, format: Format, capacity: usize) -> Vec<u8> {
     out
 }
 
-fn write_header(out: &mut Vec<u8>, family: &Family, format: Format) {
+pub(super) fn write_header(out: &mut Vec<u8>, family: &Family, format: Format) {
     let kind = family.kind.as_str();
     match format {
         Format::Text => {
@@ -177,7 +177,7 @@ fn openmetrics_unit(family: &Family) -> Option<String> {
         .then_some(main)
 }
 
-fn write_point(out: &mut Vec<u8>, family: &Family, point: &Point) {
+pub(super) fn write_point(out: &mut Vec<u8>, family: &Family, point: &Point) {
     let labels = point.meta.rendered_labels.as_bytes();
     match (&point.value, family.kind) {
         (TrackedValue::Counter { total, .. }, Kind::Counter) => {
@@ -289,7 +289,13 @@ pub fn go_float(out: &mut String, v: f64) {
 }
 
 /// Writes `name suffix{labels[,le="..."]} ` (no braces when there is no label at all).
-fn write_sample(out: &mut Vec<u8>, name: &[u8], suffix: &[u8], labels: &[u8], le: Option<&[u8]>) {
+pub(super) fn write_sample(
+    out: &mut Vec<u8>,
+    name: &[u8],
+    suffix: &[u8],
+    labels: &[u8],
+    le: Option<&[u8]>,
+) {
     out.extend_from_slice(name);
     out.extend_from_slice(suffix);
     if !labels.is_empty() || le.is_some() {
@@ -308,7 +314,7 @@ fn write_sample(out: &mut Vec<u8>, name: &[u8], suffix: &[u8], labels: &[u8], le
     out.push(b' ');
 }
 
-fn write_number(out: &mut Vec<u8>, n: Number) {
+pub(super) fn write_number(out: &mut Vec<u8>, n: Number) {
     match n {
         Number::Int(i) => write_u64(out, i),
         Number::Float(f) => write_f64(out, f),
