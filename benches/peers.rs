@@ -5,7 +5,10 @@
 //!     SNAPBRIDGE_BENCH_1M=1 cargo bench --bench peers  # adds 1M
 //!
 //! Each case produces the text exposition of N series:
-//! - `snapbridge_render`: snapbridge's writer rendering a published view (once per cycle);
+//! - `snapbridge_render`: snapbridge's writer rendering a published view from scratch (the
+//!   first cycle, a cycle whose series changed, the OpenMetrics form);
+//! - `snapbridge_steady`: the same body as a steady cycle renders it, from the cached line
+//!   prefixes (`TextCache`);
 //! - `snapbridge_cached`: what a scrape costs snapbridge, a copy of the cached body;
 //! - `prometheus_collector`: the `prometheus` crate, a custom Collector building its
 //!   MetricFamily protos from the snapshot + gather + TextEncoder;
@@ -26,6 +29,7 @@ use prometheus_client::metrics::counter::Counter as PcCounter;
 use prometheus_client::metrics::family::Family as PcFamily;
 use prometheus_client::metrics::gauge::Gauge as PcGauge;
 use snapbridge::sinks::prometheus::render::{Format, render};
+use snapbridge::sinks::prometheus::text_cache::TextCache;
 
 mod common;
 use common::{NAMES, labels, series, synthetic};
@@ -111,6 +115,11 @@ fn bench_peers(c: &mut Criterion) {
         let body = view.bodies.text.get().cloned().unwrap_or_default();
         group.bench_function(format!("snapbridge_render/{n}"), |b| {
             b.iter(|| render(&view, Format::Text, body.len()))
+        });
+        let mut cache = TextCache::new();
+        cache.render(&view, body.len());
+        group.bench_function(format!("snapbridge_steady/{n}"), |b| {
+            b.iter(|| cache.render(&view, body.len()))
         });
         group.bench_function(format!("snapbridge_cached/{n}"), |b| {
             b.iter(|| snapbridge::sinks::prometheus::body(&view, Format::Text, false))

@@ -210,6 +210,11 @@ impl Pipeline {
         view
     }
 
+    /// The last cycle's figures (durations, series count), as the self-metrics report them.
+    pub fn figures(&self) -> CycleFigures {
+        self.figures
+    }
+
     /// Pulls every source concurrently; results come back in source order.
     async fn pull_all(&self) -> Vec<PullResult> {
         let mut set = JoinSet::new();
