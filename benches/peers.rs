@@ -7,8 +7,8 @@
 //! Each case produces the text exposition of N series:
 //! - `snapbridge_render`: snapbridge's writer rendering a published view from scratch (the
 //!   first cycle, a cycle whose series changed, the OpenMetrics form);
-//! - `snapbridge_steady`: the same body as a steady cycle renders it, from the cached line
-//!   prefixes (`TextCache`);
+//! - `snapbridge_steady`: the same body as a steady cycle renders it, from the view's line
+//!   prefixes (`LinePrefixes`);
 //! - `snapbridge_cached`: what a scrape costs snapbridge, a copy of the cached body;
 //! - `prometheus_collector`: the `prometheus` crate, a custom Collector building its
 //!   MetricFamily protos from the snapshot + gather + TextEncoder;
@@ -28,8 +28,7 @@ use prometheus::{Encoder, TextEncoder};
 use prometheus_client::metrics::counter::Counter as PcCounter;
 use prometheus_client::metrics::family::Family as PcFamily;
 use prometheus_client::metrics::gauge::Gauge as PcGauge;
-use snapbridge::sinks::prometheus::render::{Format, render};
-use snapbridge::sinks::prometheus::text_cache::TextCache;
+use snapbridge::sinks::prometheus::render::{Format, render, render_from_scratch};
 
 mod common;
 use common::{NAMES, labels, series, synthetic};
@@ -114,12 +113,10 @@ fn bench_peers(c: &mut Criterion) {
         );
         let body = view.bodies.text.get().cloned().unwrap_or_default();
         group.bench_function(format!("snapbridge_render/{n}"), |b| {
-            b.iter(|| render(&view, Format::Text, body.len()))
+            b.iter(|| render_from_scratch(&view, Format::Text, body.len()))
         });
-        let mut cache = TextCache::new();
-        cache.render(&view, body.len());
         group.bench_function(format!("snapbridge_steady/{n}"), |b| {
-            b.iter(|| cache.render(&view, body.len()))
+            b.iter(|| render(&view, Format::Text, body.len()))
         });
         group.bench_function(format!("snapbridge_cached/{n}"), |b| {
             b.iter(|| snapbridge::sinks::prometheus::body(&view, Format::Text, false))

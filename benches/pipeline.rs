@@ -11,7 +11,12 @@
 //! - `render/N`: the text body alone, from a published view, from scratch (what the first
 //!   cycle, a cycle after churn and the OpenMetrics form cost);
 //! - `render/cached/N`: the same body in steady state, from the cached line prefixes
-//!   (`TextCache`: what every cycle with unchanged series costs).
+//!   (`LinePrefixes`: what every cycle with unchanged series costs);
+//! - `render/gzip/N`: compressing the text body, done once per view for the first scrape
+//!   that accepts gzip (Prometheus does);
+//! - `render/openmetrics/N` and `render/openmetrics_cached/N`: the OpenMetrics body (what
+//!   Prometheus asks for, rendered on its first scrape of a view) from scratch and from the
+//!   view's line prefixes.
 //! - `scrape/plain/N` and `scrape/gzip/N`: a full HTTP GET of `/metrics` on loopback from a
 //!   cached view (what a Prometheus scrape costs snapbridge plus the client);
 //! - `scrape/16_concurrent/N`: 16 scrapers at once (the time until all 16 have their body).
@@ -24,8 +29,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 mod common;
 use common::{pipeline, synthetic};
-use snapbridge::sinks::prometheus::render::{Format, render};
-use snapbridge::sinks::prometheus::text_cache::TextCache;
+use snapbridge::sinks::prometheus::render::{Format, render, render_from_scratch};
 use snapbridge::sinks::prometheus::{Endpoint, serve};
 
 /// 10k and 100k series; `SNAPBRIDGE_BENCH_1M=1` adds 1M.
@@ -77,13 +81,23 @@ fn bench_render(c: &mut Criterion) {
         );
         let hint = view.bodies.text.get().map(|b| b.len()).unwrap_or(0);
         group.bench_function(format!("{n}"), |b| {
+            b.iter(|| render_from_scratch(&view, Format::Text, hint))
+        });
+        // What a steady cycle runs: the same series as the cycle before, from the line
+        // prefixes the pipeline attached to the view.
+        assert!(view.prefixes.is_some(), "the cycle attached line prefixes");
+        group.bench_function(format!("cached/{n}"), |b| {
             b.iter(|| render(&view, Format::Text, hint))
         });
-        // What a steady cycle runs: the same series as the cycle before, prefixes cached.
-        let mut cache = TextCache::new();
-        cache.render(&view, hint);
-        group.bench_function(format!("cached/{n}"), |b| {
-            b.iter(|| cache.render(&view, hint))
+        let text = view.bodies.text.get().cloned().unwrap_or_default();
+        group.bench_function(format!("gzip/{n}"), |b| {
+            b.iter(|| snapbridge::sinks::prometheus::gzip(&text))
+        });
+        group.bench_function(format!("openmetrics/{n}"), |b| {
+            b.iter(|| render_from_scratch(&view, Format::OpenMetrics, hint))
+        });
+        group.bench_function(format!("openmetrics_cached/{n}"), |b| {
+            b.iter(|| render(&view, Format::OpenMetrics, hint))
         });
     }
     group.finish();

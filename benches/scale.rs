@@ -6,7 +6,7 @@
 //! Each size runs in a fresh pipeline: 3 warm-up cycles, then 5 measured ones (medians).
 //! "Render in the cycle" is what the pipeline spent on the text body inside the cycle (in
 //! steady state, from its cached line prefixes); "render from scratch" is `render()` of the
-//! same view (the first cycle, a cycle after churn, the OpenMetrics form).
+//! same view (the first cycle, a cycle after churn).
 //! Resident memory is the process' VmRSS growth while the pipeline with its published view
 //! and body is alive, divided by the series count.
 
@@ -14,7 +14,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use snapbridge::sinks::prometheus::render::{Format, render};
+use snapbridge::sinks::prometheus::render::{Format, render_from_scratch};
 
 mod common;
 use common::synthetic;
@@ -93,7 +93,7 @@ fn main() {
             allocs.push(ALLOCS.load(Ordering::Relaxed) - a0);
             in_cycle.push(p.figures().render_duration);
             let t = Instant::now();
-            body = render(&view, Format::Text, body).len();
+            body = render_from_scratch(&view, Format::Text, body).len();
             renders.push(t.elapsed());
         }
         let rss = rss_kib().saturating_sub(base_rss);

@@ -10,6 +10,8 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use snapbridge_core::{Kind, Tracked};
 
+use crate::sinks::prometheus::line_prefixes::LinePrefixes;
+
 /// A metric family: every series that shares one exposed name.
 #[derive(Debug)]
 pub struct Family {
@@ -107,6 +109,9 @@ pub struct View {
     pub sources: Vec<SourceStatus>,
     /// Rendered forms of the points, built once per view.
     pub bodies: Bodies,
+    /// The line prefixes of these points, when the pipeline rendered the text body from
+    /// them: other formats are then rendered from them too.
+    pub prefixes: Option<Arc<LinePrefixes>>,
 }
 
 /// The exposition bodies of a view: the text form is rendered when the view is published,
@@ -154,6 +159,7 @@ impl View {
             families: Arc::new(Vec::new()),
             sources: Vec::new(),
             bodies: Bodies::default(),
+            prefixes: None,
         }
     }
 }

@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 
 use crate::config::{Config, SourceConfig};
 use crate::selfmetrics::{CycleFigures, SelfMetrics, Telemetry};
-use crate::sinks::prometheus::text_cache::TextCache;
+use crate::sinks::prometheus::line_prefixes::PrefixCache;
 use crate::sources::{self, InProcess, Pulled, Source};
 use crate::view::{Bodies, View};
 use families::FamilyTable;
@@ -48,8 +48,8 @@ pub struct Pipeline {
     notify: tokio::sync::watch::Sender<Arc<View>>,
     figures: CycleFigures,
     last_body_len: usize,
-    // Line prefixes of the last text body: a steady cycle renders from them.
-    text_cache: TextCache,
+    // Line prefixes of the last views: a steady cycle renders from them.
+    line_prefixes: PrefixCache,
     state_file: Option<std::path::PathBuf>,
     // Saved state read at start, handed to each source as it is added.
     saved_state: std::collections::HashMap<String, String>,
@@ -75,7 +75,7 @@ impl Pipeline {
             notify: tokio::sync::watch::Sender::new(Arc::new(View::empty())),
             figures: CycleFigures::default(),
             last_body_len: 4096,
-            text_cache: TextCache::new(),
+            line_prefixes: PrefixCache::new(),
             state_file: config.state_file.clone(),
             saved_state: std::collections::HashMap::new(),
         };
@@ -188,18 +188,20 @@ impl Pipeline {
             &mut self.families,
             &mut points,
         );
-        let view = View {
+        let mut view = View {
             cycle: self.figures.cycle,
             time: now,
             points,
             families: self.families.sorted(),
             sources: self.sources.iter().map(|s| s.status.clone()).collect(),
             bodies: Bodies::default(),
+            prefixes: None,
         };
         let render_started = Instant::now();
-        let text = self
-            .text_cache
+        let (text, prefixes) = self
+            .line_prefixes
             .render(&view, self.last_body_len + self.last_body_len / 8);
+        view.prefixes = prefixes;
         self.last_body_len = text.len();
         let _ = view.bodies.text.set(text.into());
         self.figures.render_duration = render_started.elapsed();

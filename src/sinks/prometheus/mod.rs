@@ -1,11 +1,11 @@
 //! The Prometheus sink: `/metrics` in text 0.0.4 or OpenMetrics 1.0, gzip when asked, plus
 //! `/healthz` and a status page on `/`.
 
+pub mod line_prefixes;
 pub mod render;
 mod security;
 mod server;
 mod status_page;
-pub mod text_cache;
 
 pub use security::Security;
 pub use server::{Endpoint, serve};
@@ -70,10 +70,11 @@ pub fn body(view: &View, format: Format, gzip: bool) -> Bytes {
         Format::Text => &bodies.text_gzip,
         Format::OpenMetrics => &bodies.openmetrics_gzip,
     };
-    zipped.get_or_init(|| gzip_bytes(&plain)).clone()
+    zipped.get_or_init(|| self::gzip(&plain)).clone()
 }
 
-fn gzip_bytes(plain: &[u8]) -> Bytes {
+/// Compresses a body for `Content-Encoding: gzip`.
+pub fn gzip(plain: &[u8]) -> Bytes {
     // Level 1: exposition text compresses about 10x even at the fastest level, and this
     // runs on the scrape path the first time a view is asked for gzip.
     let mut enc = flate2::write::GzEncoder::new(

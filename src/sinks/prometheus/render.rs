@@ -91,12 +91,24 @@ fn escape_into(out: &mut Vec<u8>, s: &str, quote: bool) {
 
 /// Renders a whole view. `capacity` is a size hint (the previous body's length).
 ///
+/// From the view's line prefixes when the pipeline attached them (nearly every cycle: see
+/// [`LinePrefixes`](super::line_prefixes::LinePrefixes)), from scratch otherwise.
+pub fn render(view: &View, format: Format, capacity: usize) -> Vec<u8> {
+    view.prefixes
+        .as_ref()
+        .and_then(|p| p.render(view, format, capacity))
+        .unwrap_or_else(|| render_from_scratch(view, format, capacity))
+}
+
+/// Renders a whole view without line prefixes (the first cycle, a cycle whose series
+/// changed).
+///
 /// Families must come out grouped, but points arrive in source order (families
 /// interleaved). Rather than sort the points (random reads over the whole view, which at
 /// 100k series is memory-bound), each point's lines go to its family's own buffer while the
 /// points, and their metas allocated in the same order, are read front to back; the buffers
 /// are then joined in name order behind their headers.
-pub fn render(view: &View, format: Format, capacity: usize) -> Vec<u8> {
+pub fn render_from_scratch(view: &View, format: Format, capacity: usize) -> Vec<u8> {
     let families = &view.families;
     let ranks = view.family_ranks();
     let per_family = capacity / families.len().max(1) + 64;

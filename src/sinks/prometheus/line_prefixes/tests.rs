@@ -1,6 +1,7 @@
-//! The cache must write exactly what `render` writes, whatever happens between cycles:
-//! random cycles of value changes, series added, removed and reordered, metas replaced,
-//! family lists rebuilt and values whose kind disagrees with their family.
+//! Rendering from line prefixes must write exactly what a render from scratch writes, in
+//! both formats, whatever happens between cycles: random cycles of value changes, series
+//! added, removed and reordered, metas replaced, family lists rebuilt and values whose kind
+//! disagrees with their family.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -8,8 +9,8 @@ use std::time::SystemTime;
 use proptest::prelude::*;
 use snapbridge_core::{Histogram, Kind, Number, Tracked, TrackedValue};
 
-use super::TextCache;
-use crate::sinks::prometheus::render::{Format, render};
+use super::PrefixCache;
+use crate::sinks::prometheus::render::{Format, render, render_from_scratch};
 use crate::view::{Bodies, Family, Point, SeriesMeta, View};
 
 /// What happens before a cycle.
@@ -123,7 +124,7 @@ proptest! {
         let mut series: Vec<(Arc<SeriesMeta>, bool)> = (0..initial)
             .map(|i| { serial += 1; (meta(&pool[i % pool.len()], serial), false) })
             .collect();
-        let mut cache = TextCache::new();
+        let mut cache = PrefixCache::new();
         let mut hint = 0;
         for (cycle, step) in steps.iter().enumerate() {
             let len = series.len().max(1);
@@ -153,17 +154,23 @@ proptest! {
                     value: value(m.family.kind, cycle as u64, i, *gauge),
                 })
                 .collect();
-            let view = View {
+            let mut view = View {
                 cycle: cycle as u64 + 1,
                 time: SystemTime::UNIX_EPOCH,
                 points,
                 families: families.clone(),
                 sources: Vec::new(),
                 bodies: Bodies::default(),
+                prefixes: None,
             };
-            let want = render(&view, Format::Text, hint);
-            let got = cache.render(&view, hint);
+            let want = render_from_scratch(&view, Format::Text, hint);
+            let (got, prefixes) = cache.render(&view, hint);
             prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "cycle {}", cycle);
+            // The prefixes attached to the view serve OpenMetrics as well.
+            view.prefixes = prefixes;
+            let want = render_from_scratch(&view, Format::OpenMetrics, hint);
+            let got = render(&view, Format::OpenMetrics, hint);
+            prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "cycle {} (OpenMetrics)", cycle);
             hint = want.len();
         }
     }
@@ -193,12 +200,18 @@ fn steady_views_are_served_from_the_cache_and_churn_backs_off() {
         families: families.clone(),
         sources: Vec::new(),
         bodies: Bodies::default(),
+        prefixes: None,
     };
-    let mut cache = TextCache::new();
+    let mut cache = PrefixCache::new();
+    let mut first = None;
     for cycle in 1..5 {
         let v = view(cycle, &metas);
-        assert_eq!(cache.render(&v, 0), render(&v, Format::Text, 0));
-        assert!(cache.families.is_some(), "cycle {cycle}: cache built");
+        let (body, prefixes) = cache.render(&v, 0);
+        assert_eq!(body, render_from_scratch(&v, Format::Text, 0));
+        let prefixes = prefixes.expect("rendered from prefixes");
+        // Built once, then shared by every view with the same series.
+        let first = first.get_or_insert_with(|| prefixes.clone());
+        assert!(Arc::ptr_eq(first, &prefixes), "cycle {cycle}: not rebuilt");
         assert_eq!(cache.lasted, cycle > 1, "cycle {cycle}");
     }
     // Every cycle a new series: the first miss rebuilds, the second backs off.
@@ -206,8 +219,12 @@ fn steady_views_are_served_from_the_cache_and_churn_backs_off() {
     for cycle in 5..8 {
         churned.push(meta(&pool[0], 100 + cycle as usize));
         let v = view(cycle, &churned);
-        assert_eq!(cache.render(&v, 0), render(&v, Format::Text, 0));
+        assert_eq!(
+            cache.render(&v, 0).0,
+            render_from_scratch(&v, Format::Text, 0)
+        );
     }
     assert_eq!(cache.misses, 1);
-    assert!(cache.families.is_none(), "stepped aside, memory released");
+    assert!(cache.current.is_none(), "stepped aside, memory released");
+    assert_eq!(cache.skip, 1, "sits out two cycles, one of them already");
 }

@@ -1,0 +1,229 @@
+//! Pre-rendered line prefixes: the exposition bodies of a steady cycle without pointer chasing.
+//!
+//! In steady state a cycle has the same series as the one before, in the same order; only
+//! the numbers change. Rendering from scratch nonetheless follows, for every point, three
+//! pointers (meta, family name, label bytes) into memory that has gone cold since the last
+//! cycle, then joins per-family buffers: at 100k series that, not the number formatting, is
+//! most of its ~90 ns per series. [`LinePrefixes`] keeps each line's `name{labels} ` in one
+//! contiguous arena laid out in output order (families grouped, name-sorted), so a render
+//! reads the arena front to back, gathers each point's value and writes the body in one pass
+//! (about 30 ns per series). The lines are the same in both text formats; only the family
+//! headers differ, so one set of prefixes serves the text body the cycle renders and the
+//! OpenMetrics body a Prometheus scrape asks for.
+//!
+//! Prefixes are immutable once built and shared (`Arc`) by every view with the same series:
+//! the pipeline attaches them to each view they were checked against, and a scrape renders
+//! from them without locks. They hold the metas they were built for, so pointer equality
+//! with a view's metas proves the series are the same (an address cannot be reused while
+//! held). [`PrefixCache`] is the pipeline's side: it reuses the prefixes while they match,
+//! rebuilds them when the series change, and under constant churn, where a rebuild every
+//! cycle would cost more than it saves, steps aside for a doubling number of cycles.
+
+use std::sync::Arc;
+
+use snapbridge_core::{Kind, TrackedValue};
+
+use super::render::{
+    Format, render_from_scratch, write_f64, write_header, write_number, write_point, write_sample,
+};
+use crate::view::{Family, SeriesMeta, View};
+
+/// Longest stretch of cycles the cache sits out after rebuilds that did not last (2^6).
+const MAX_SKIP_SHIFT: u32 = 6;
+
+/// Every line's `name{labels} ` of one set of series, in output order (see the module docs).
+#[derive(Debug)]
+pub struct LinePrefixes {
+    /// The family list the lines are grouped by.
+    families: Arc<Vec<Arc<Family>>>,
+    /// Per line, in output order: the meta it was built for (held, so never reused).
+    metas: Vec<Arc<SeriesMeta>>,
+    /// Per line, in output order.
+    lines: Vec<Line>,
+    /// Per family, in `families` order: one past the index of its last line.
+    family_ends: Vec<u32>,
+    /// Every line's prefix, back to back in output order.
+    arena: Vec<u8>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Line {
+    /// The point's index in the view.
+    point: u32,
+    /// End of this line's prefix in the arena (it starts where the previous one ended).
+    end: u32,
+    /// How the value is written.
+    shape: Shape,
+}
+
+/// Which values a line's prefix serves; anything else goes through `write_point`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// A counter family: counter totals and gauge values.
+    Counter,
+    /// A gauge family: gauge values.
+    Gauge,
+    /// A histogram family: several lines per point, no single prefix.
+    Histogram,
+}
+
+impl LinePrefixes {
+    /// Lays out the lines of `view` by family (a counting sort: points stay in view order
+    /// within a family, as a render from scratch writes them) and renders their prefixes.
+    /// `None` for a view they cannot describe (a point of an unlisted family, over 4 GiB).
+    pub fn build(view: &View) -> Option<Self> {
+        let n = view.points.len();
+        let ranks = view.family_ranks();
+        let mut rank_of_point = Vec::with_capacity(n);
+        let mut starts = vec![0usize; view.families.len() + 1];
+        for point in &view.points {
+            // Never built by the pipeline: the view lists every family its points use.
+            let r = View::rank_of(&ranks, &point.meta.family)?;
+            rank_of_point.push(r);
+            starts[r + 1] += 1;
+        }
+        for r in 1..starts.len() {
+            starts[r] += starts[r - 1];
+        }
+        let mut order = vec![0usize; n];
+        let mut next = starts.clone();
+        for (i, &r) in rank_of_point.iter().enumerate() {
+            order[next[r]] = i;
+            next[r] += 1;
+        }
+        let mut built = LinePrefixes {
+            families: view.families.clone(),
+            metas: Vec::with_capacity(n),
+            lines: Vec::with_capacity(n),
+            family_ends: Vec::with_capacity(view.families.len()),
+            arena: Vec::new(),
+        };
+        for (r, family) in view.families.iter().enumerate() {
+            let shape = match family.kind {
+                Kind::Counter => Shape::Counter,
+                Kind::Gauge => Shape::Gauge,
+                Kind::Histogram => Shape::Histogram,
+            };
+            for &i in &order[starts[r]..starts[r + 1]] {
+                let point = &view.points[i];
+                if shape != Shape::Histogram {
+                    let (name, labels) = (family.exposed.as_bytes(), &point.meta.rendered_labels);
+                    write_sample(&mut built.arena, name, b"", labels.as_bytes(), None);
+                }
+                let line = Line {
+                    point: u32::try_from(i).ok()?,
+                    end: u32::try_from(built.arena.len()).ok()?,
+                    shape,
+                };
+                built.lines.push(line);
+                built.metas.push(point.meta.clone());
+            }
+            built.family_ends.push(u32::try_from(starts[r + 1]).ok()?);
+        }
+        Some(built)
+    }
+
+    /// The body of `view` in `format`, byte for byte what a render from scratch writes, or
+    /// `None` as soon as the view turns out not to have the series these were built for.
+    /// `capacity` is a size hint (the previous body's length).
+    pub fn render(&self, view: &View, format: Format, capacity: usize) -> Option<Vec<u8>> {
+        if !Arc::ptr_eq(&self.families, &view.families) || self.lines.len() != view.points.len() {
+            return None;
+        }
+        let room = self.arena.len() + self.lines.len() * 12 + 4096;
+        let mut out = Vec::with_capacity(capacity.max(room));
+        let (mut first, mut prefix_start) = (0, 0);
+        for (family, &end) in self.families.iter().zip(&self.family_ends) {
+            let end = end as usize;
+            if end == first {
+                continue;
+            }
+            write_header(&mut out, family, format);
+            for (line, meta) in self.lines[first..end].iter().zip(&self.metas[first..end]) {
+                let point = view.points.get(line.point as usize)?;
+                let prefix = self.arena.get(prefix_start..line.end as usize)?;
+                if !Arc::ptr_eq(&point.meta, meta) {
+                    return None;
+                }
+                prefix_start = line.end as usize;
+                match (&point.value, line.shape) {
+                    (TrackedValue::Counter { total, .. }, Shape::Counter) => {
+                        out.extend_from_slice(prefix);
+                        write_number(&mut out, *total);
+                        out.push(b'\n');
+                    }
+                    (TrackedValue::Gauge(v), Shape::Counter | Shape::Gauge) => {
+                        out.extend_from_slice(prefix);
+                        write_f64(&mut out, *v);
+                        out.push(b'\n');
+                    }
+                    _ => write_point(&mut out, family, point),
+                }
+            }
+            first = end;
+        }
+        if format == Format::OpenMetrics {
+            out.extend_from_slice(b"# EOF\n");
+        }
+        Some(out)
+    }
+}
+
+/// The pipeline's side: which prefixes to render each cycle's text body from.
+#[derive(Debug, Default)]
+pub struct PrefixCache {
+    /// The prefixes of the last views, if any.
+    current: Option<Arc<LinePrefixes>>,
+    /// False right after a rebuild, until a later cycle has been served from it.
+    lasted: bool,
+    /// Rebuilds in a row that did not last.
+    misses: u32,
+    /// Cycles left to render from scratch.
+    skip: u32,
+}
+
+impl PrefixCache {
+    /// An empty cache: the first view builds it.
+    pub fn new() -> Self {
+        PrefixCache {
+            lasted: true,
+            ..PrefixCache::default()
+        }
+    }
+
+    /// The text body of `view`, and the prefixes it was rendered from (checked against
+    /// `view`, so they can be attached to it for the other format), if any.
+    pub fn render(&mut self, view: &View, capacity: usize) -> (Vec<u8>, Option<Arc<LinePrefixes>>) {
+        if self.skip > 0 {
+            self.skip -= 1;
+            return (render_from_scratch(view, Format::Text, capacity), None);
+        }
+        if let Some(prefixes) = &self.current
+            && let Some(body) = prefixes.render(view, Format::Text, capacity)
+        {
+            self.lasted = true;
+            self.misses = 0;
+            return (body, Some(prefixes.clone()));
+        }
+        self.current = None;
+        if !self.lasted {
+            // Built last cycle and already stale: the series churn; step aside a while.
+            self.misses += 1;
+            self.skip = 1 << self.misses.min(MAX_SKIP_SHIFT);
+            self.lasted = true;
+            return (render_from_scratch(view, Format::Text, capacity), None);
+        }
+        self.lasted = false;
+        self.current = LinePrefixes::build(view).map(Arc::new);
+        match &self.current {
+            Some(p) => match p.render(view, Format::Text, capacity) {
+                Some(body) => (body, Some(p.clone())),
+                None => (render_from_scratch(view, Format::Text, capacity), None),
+            },
+            None => (render_from_scratch(view, Format::Text, capacity), None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
