@@ -4,6 +4,7 @@
 //! them and runs each source's `DeltaTracker` (from `snapbridge-core`), publishes one
 //! immutable [`view::View`] per cycle, and [`sinks`] serve or push that view.
 
+pub mod blocking;
 pub mod cli;
 pub mod config;
 pub mod names;

@@ -20,6 +20,7 @@ use arc_swap::ArcSwap;
 use snapbridge_core::{MetricsSource, SourceError};
 use tokio::task::JoinSet;
 
+use crate::blocking::off_the_reactor;
 use crate::config::{Config, SourceConfig};
 use crate::selfmetrics::{CycleFigures, SelfMetrics, Telemetry};
 use crate::sinks::prometheus::line_prefixes::PrefixCache;
@@ -277,17 +278,5 @@ impl Pipeline {
                 "final cycle did not finish within the shutdown timeout"
             ),
         }
-    }
-}
-
-/// Runs `work` (tracking and rendering: tens of milliseconds at 100k series, most of a
-/// second at 1M) so that it does not hold up the tasks queued on this async worker: on a
-/// multi-threaded runtime tokio hands them to another thread meanwhile, so scrapes keep
-/// being answered while a cycle is published. Elsewhere it simply runs `work`.
-fn off_the_reactor<T>(work: impl FnOnce() -> T) -> T {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
-        _ => work(),
     }
 }
