@@ -2,7 +2,7 @@
 //! web config (`tls_server_config`, `basic_auth_users` with bcrypt hashes).
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -103,10 +103,14 @@ impl Security {
         let Some((user, password)) = decode_basic(header) else {
             return false;
         };
-        let ok = self
-            .users
-            .get(&user)
-            .is_some_and(|hash| bcrypt::verify(&password, hash).unwrap_or(false));
+        // An unknown user is checked against a dummy hash of the usual cost, so response
+        // times do not tell which users exist (exporter-toolkit does the same). bcrypt is
+        // slow on purpose: run it off the reactor so other connections are not held up.
+        let known = self.users.get(&user);
+        let hash = known.map(String::as_str).unwrap_or_else(|| dummy_hash());
+        let verified =
+            crate::blocking::off_the_reactor(|| bcrypt::verify(&password, hash).unwrap_or(false));
+        let ok = known.is_some() && verified;
         if ok && let Ok(mut accepted) = self.accepted.lock() {
             if accepted.len() >= CACHE_LIMIT {
                 accepted.clear();
@@ -115,6 +119,12 @@ impl Security {
         }
         ok
     }
+}
+
+/// A bcrypt hash at the cost the README suggests (`htpasswd -nBC 10`), made once.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| bcrypt::hash("snapbridge-dummy", 10).unwrap_or_default())
 }
 
 /// `Basic base64(user:password)` → (user, password).
@@ -180,6 +190,8 @@ mod tests {
         assert!(sec.allows(Some("Basic YWxpY2U6czNjcmV0")), "cached");
         assert!(!sec.allows(Some("Basic YWxpY2U6d3Jvbmc=")));
         assert!(!sec.allows(None));
+        // An unknown user with alice's password: checked against the dummy hash, refused.
+        assert!(!sec.allows(Some("Basic Ym9iOnMzY3JldA==")));
         let bad = PrometheusConfig {
             basic_auth_users: [("bob".to_string(), "plaintext".to_string())].into(),
             ..PrometheusConfig::default()
