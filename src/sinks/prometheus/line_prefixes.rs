@@ -50,21 +50,9 @@ pub struct LinePrefixes {
 struct Line {
     /// The point's index in the view.
     point: u32,
-    /// End of this line's prefix in the arena (it starts where the previous one ended).
+    /// End of this line's prefix in the arena (it starts where the previous one ended;
+    /// histogram lines have none: their several sample lines go through `write_point`).
     end: u32,
-    /// How the value is written.
-    shape: Shape,
-}
-
-/// Which values a line's prefix serves; anything else goes through `write_point`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Shape {
-    /// A counter family: counter totals and gauge values.
-    Counter,
-    /// A gauge family: gauge values.
-    Gauge,
-    /// A histogram family: several lines per point, no single prefix.
-    Histogram,
 }
 
 impl LinePrefixes {
@@ -99,21 +87,15 @@ impl LinePrefixes {
             arena: Vec::new(),
         };
         for (r, family) in view.families.iter().enumerate() {
-            let shape = match family.kind {
-                Kind::Counter => Shape::Counter,
-                Kind::Gauge => Shape::Gauge,
-                Kind::Histogram => Shape::Histogram,
-            };
             for &i in &order[starts[r]..starts[r + 1]] {
                 let point = &view.points[i];
-                if shape != Shape::Histogram {
+                if family.kind != Kind::Histogram {
                     let (name, labels) = (family.exposed.as_bytes(), &point.meta.rendered_labels);
                     write_sample(&mut built.arena, name, b"", labels.as_bytes(), None);
                 }
                 let line = Line {
                     point: u32::try_from(i).ok()?,
                     end: u32::try_from(built.arena.len()).ok()?,
-                    shape,
                 };
                 built.lines.push(line);
                 built.metas.push(point.meta.clone());
@@ -146,13 +128,14 @@ impl LinePrefixes {
                     return None;
                 }
                 prefix_start = line.end as usize;
-                match (&point.value, line.shape) {
-                    (TrackedValue::Counter { total, .. }, Shape::Counter) => {
+                // The same arms as `write_point`, with the prefix copied instead of written.
+                match (&point.value, family.kind) {
+                    (TrackedValue::Counter { total, .. }, Kind::Counter) => {
                         out.extend_from_slice(prefix);
                         write_number(&mut out, *total);
                         out.push(b'\n');
                     }
-                    (TrackedValue::Gauge(v), Shape::Counter | Shape::Gauge) => {
+                    (TrackedValue::Gauge(v), Kind::Counter | Kind::Gauge) => {
                         out.extend_from_slice(prefix);
                         write_f64(&mut out, *v);
                         out.push(b'\n');

@@ -13,7 +13,9 @@ pub use server::{Endpoint, serve};
 use bytes::Bytes;
 use std::io::Write;
 
-use crate::view::View;
+use std::sync::OnceLock;
+
+use crate::view::{Bodies, View};
 use render::Format;
 
 /// Picks the format from an `Accept` header: OpenMetrics when it is asked for with a
@@ -52,35 +54,30 @@ pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
     })
 }
 
+/// The view's cells for `format`: the plain body and its gzipped form.
+fn cells(bodies: &Bodies, format: Format) -> (&OnceLock<Bytes>, &OnceLock<Bytes>) {
+    match format {
+        Format::Text => (&bodies.text, &bodies.text_gzip),
+        Format::OpenMetrics => (&bodies.openmetrics, &bodies.openmetrics_gzip),
+    }
+}
+
 /// True when [`body`] has nothing left to render or compress for this request.
 pub fn body_ready(view: &View, format: Format, gzip: bool) -> bool {
-    let b = &view.bodies;
-    match (format, gzip) {
-        (Format::Text, false) => b.text.get().is_some(),
-        (Format::Text, true) => b.text_gzip.get().is_some(),
-        (Format::OpenMetrics, false) => b.openmetrics.get().is_some(),
-        (Format::OpenMetrics, true) => b.openmetrics_gzip.get().is_some(),
-    }
+    let (plain, zipped) = cells(&view.bodies, format);
+    if gzip { zipped } else { plain }.get().is_some()
 }
 
 /// The body of `view` in `format`, gzipped or not: rendered (or compressed) the first time
 /// it is asked for, then served from the view as shared bytes.
 pub fn body(view: &View, format: Format, gzip: bool) -> Bytes {
-    let bodies = &view.bodies;
-    let plain = match format {
-        Format::Text => &bodies.text,
-        Format::OpenMetrics => &bodies.openmetrics,
-    };
+    let (plain, zipped) = cells(&view.bodies, format);
     let plain = plain
         .get_or_init(|| render::render(view, format, 1 << 16).into())
         .clone();
     if !gzip {
         return plain;
     }
-    let zipped = match format {
-        Format::Text => &bodies.text_gzip,
-        Format::OpenMetrics => &bodies.openmetrics_gzip,
-    };
     zipped.get_or_init(|| self::gzip(&plain)).clone()
 }
 
