@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Installs the real peers snapbridge's tests talk to, into a cache directory, once:
-#   bin/prometheus, bin/promtool, bin/victoria-metrics  (Debian trixie packages, extracted)
-#   bin/redis-server, bin/redis-cli                     (Debian package, apt-get install)
-#   venv/                                               (prometheus_client, OpenTelemetry protos, grpcio)
+#   bin/prometheus, bin/promtool      Prometheus 3.x, built from its Go module at a pinned version
+#   bin/otelcol                       an OpenTelemetry Collector assembled from pinned Go modules
+#                                     (tests/peers/otelcol: our main.go, components.go, go.mod)
+#   bin/prometheus-2.53, bin/promtool-2.53, bin/victoria-metrics
+#                                     (Debian trixie packages, extracted; 2.53 is the LTS many run)
+#   bin/redis-server, bin/redis-cli   (Debian package, apt-get install)
+#   venv/                             (prometheus_client, OpenTelemetry protos, grpcio)
 # and writes env.sh exporting SNAPBRIDGE_* variables that point at them.
 #
-# Idempotent: a second run only checks that everything is there.
+# Idempotent: a second run only checks that everything is there. The Go builds take about
+# 10 minutes cold on 2 cores (downloads included) and are redone only when a pinned version
+# (or a file under tests/peers/otelcol) changes.
 # Nothing here touches the system's apt sources: trixie packages are downloaded with an
 # isolated apt configuration (its own sources list, lists and cache) and unpacked with
 # dpkg-deb -x, so the system keeps its own Prometheus (or none).
@@ -61,8 +67,65 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 for b in prometheus promtool victoria-metrics; do
     [ -x "$DIR/root/usr/bin/$b" ] || die "$b was not installed"
-    ln -sf "$DIR/root/usr/bin/$b" "$DIR/bin/$b"
 done
+ln -sf "$DIR/root/usr/bin/prometheus" "$DIR/bin/prometheus-2.53"
+ln -sf "$DIR/root/usr/bin/promtool" "$DIR/bin/promtool-2.53"
+ln -sf "$DIR/root/usr/bin/victoria-metrics" "$DIR/bin/victoria-metrics"
+
+# --- Built from Go modules -------------------------------------------------------------
+# Prometheus 3: the github.com/prometheus/prometheus module at a pinned version (module
+# v0.3XX.Y is Prometheus 3.XX.Y). Its go.mod carries replace directives, so it cannot be
+# `go install`ed or required as a dependency: it is downloaded into the module cache and
+# built there as the main module, with every cloud service discovery left out
+# (remove_all_sd) and without the web UI's assets (the API is all the tests use).
+PROMETHEUS_MODULE=github.com/prometheus/prometheus
+PROMETHEUS_MODULE_VERSION=v0.316.0
+PROMETHEUS_VERSION=3.16.0
+OTELCOL_SRC="$(cd "$(dirname "$0")/.." && pwd)/tests/peers/otelcol"
+
+command -v go >/dev/null 2>&1 || die "go not found: the Collector and Prometheus 3 are built from Go modules (install Go >= 1.26)"
+# The builds must not pick up a workspace or flags from the caller's environment.
+export GOWORK=off GOFLAGS=
+
+build_prometheus() {
+    local out="$DIR/go/prometheus-$PROMETHEUS_VERSION" src log
+    if [ -x "$out/prometheus" ] && [ -x "$out/promtool" ]; then return; fi
+    log "building Prometheus $PROMETHEUS_VERSION from $PROMETHEUS_MODULE@$PROMETHEUS_MODULE_VERSION (about 5-9 minutes cold)"
+    log_file="$DIR/go/prometheus-build.log"
+    mkdir -p "$DIR/go"
+    src=$(go mod download -json "$PROMETHEUS_MODULE@$PROMETHEUS_MODULE_VERSION" 2>"$log_file" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+    [ -n "$src" ] && [ -d "$src" ] || die "cannot download $PROMETHEUS_MODULE@$PROMETHEUS_MODULE_VERSION from the Go module proxy (see $log_file)"
+    local v=github.com/prometheus/common/version
+    local ldflags="-s -w -X $v.Version=$PROMETHEUS_VERSION -X $v.Revision=$PROMETHEUS_MODULE_VERSION -X $v.Branch=module -X $v.BuildUser=snapbridge-peers"
+    mkdir -p "$out.tmp"
+    for cmd in prometheus promtool; do
+        (cd "$src" && go build -trimpath -tags remove_all_sd -ldflags "$ldflags" -o "$out.tmp/$cmd" "./cmd/$cmd") >>"$log_file" 2>&1 \
+            || die "building $cmd $PROMETHEUS_VERSION failed (last lines of $log_file: $(tail -n 3 "$log_file" | tr '\n' ' '))"
+    done
+    rm -rf "$out" && mv "$out.tmp" "$out"
+}
+
+build_otelcol() {
+    # Keyed by the content of our Collector sources: a change of pinned versions rebuilds.
+    local key out log_file
+    key=$(cat "$OTELCOL_SRC/go.mod" "$OTELCOL_SRC/go.sum" "$OTELCOL_SRC"/*.go | sha256sum | cut -c1-12)
+    out="$DIR/go/otelcol-$key"
+    if [ -x "$out/otelcol" ]; then echo "$out/otelcol"; return; fi
+    mkdir -p "$DIR/go"
+    log_file="$DIR/go/otelcol-build.log"
+    log "building the OpenTelemetry Collector from $OTELCOL_SRC (about 5-10 minutes cold)"
+    mkdir -p "$out.tmp"
+    (cd "$OTELCOL_SRC" && go build -mod=readonly -trimpath -ldflags "-s -w" -o "$out.tmp/otelcol" .) >"$log_file" 2>&1 \
+        || die "building the OpenTelemetry Collector failed (last lines of $log_file: $(tail -n 3 "$log_file" | tr '\n' ' '))"
+    rm -rf "$out" && mv "$out.tmp" "$out"
+    echo "$out/otelcol"
+}
+
+build_prometheus
+ln -sf "$DIR/go/prometheus-$PROMETHEUS_VERSION/prometheus" "$DIR/bin/prometheus"
+ln -sf "$DIR/go/prometheus-$PROMETHEUS_VERSION/promtool" "$DIR/bin/promtool"
+otelcol=$(build_otelcol)
+ln -sf "$otelcol" "$DIR/bin/otelcol"
 
 if ! command -v openssl >/dev/null 2>&1; then
     log "installing openssl (test certificates)"
@@ -99,14 +162,20 @@ cat > "$DIR/env.sh" <<EOF
 export SNAPBRIDGE_PEERS_DIR="$DIR"
 export SNAPBRIDGE_PROMETHEUS="$DIR/bin/prometheus"
 export SNAPBRIDGE_PROMTOOL="$DIR/bin/promtool"
+export SNAPBRIDGE_PROMETHEUS_LTS="$DIR/bin/prometheus-2.53"
+export SNAPBRIDGE_PROMTOOL_LTS="$DIR/bin/promtool-2.53"
+export SNAPBRIDGE_OTELCOL="$DIR/bin/otelcol"
 export SNAPBRIDGE_VICTORIA_METRICS="$DIR/bin/victoria-metrics"
 export SNAPBRIDGE_REDIS_SERVER="$DIR/bin/redis-server"
 export SNAPBRIDGE_PYTHON="$PY"
 EOF
 
 # Every peer must actually run.
-"$DIR/bin/prometheus" --version >/dev/null 2>&1 || die "prometheus does not run"
+"$DIR/bin/prometheus" --version 2>&1 | grep -q "version $PROMETHEUS_VERSION" || die "prometheus $PROMETHEUS_VERSION does not run"
 "$DIR/bin/promtool" --version >/dev/null 2>&1 || die "promtool does not run"
+"$DIR/bin/prometheus-2.53" --version >/dev/null 2>&1 || die "prometheus 2.53 does not run"
+"$DIR/bin/promtool-2.53" --version >/dev/null 2>&1 || die "promtool 2.53 does not run"
+"$DIR/bin/otelcol" components >/dev/null 2>&1 || die "the OpenTelemetry Collector does not run"
 "$DIR/bin/victoria-metrics" -version >/dev/null 2>&1 || die "victoria-metrics does not run"
 "$DIR/bin/redis-server" --version >/dev/null 2>&1 || die "redis-server does not run"
 "$PY" -c 'import prometheus_client, grpc' || die "the Python venv is broken"
