@@ -10,63 +10,10 @@ use std::time::Duration;
 
 use common::otlp::{GrpcReceiver, Victoria, attributes, metrics_named, point_value};
 use common::prom::Prometheus;
+use common::scenario::{BOUNDS, STEPS, Truth, drive, snapshot};
 use common::{Bridge, Scripted, source_config, wait_for};
 use serde_json::Value as Json;
-use snapbridge::core::{Histogram, Sample, Snapshot};
-
-const BOUNDS: [f64; 3] = [0.1, 1.0, 10.0];
-
-/// The scripted source's life: (reset first?, +written, queue size, new observations).
-const STEPS: &[(bool, u64, f64, &[f64])] = &[
-    (false, 120, 3.0, &[0.05, 0.5]),
-    (false, 380, 7.0, &[2.0]),
-    (true, 15, 9.0, &[0.01]), // reset(): counters and histogram start again
-    (false, 40, 1.0, &[20.0, 0.2]),
-    (false, 0, 4.0, &[]),
-];
-
-fn snapshot(written: u64, queue: f64, observations: &[f64]) -> Snapshot {
-    let mut s = Snapshot::new();
-    s.push(Sample::counter("records_written", written).with_label("backend", "json"));
-    s.push(Sample::gauge("queue_size", queue));
-    s.push(
-        Sample::histogram(
-            "op_duration",
-            Histogram::from_observations(BOUNDS.to_vec(), observations),
-        )
-        .with_unit("s")
-        .with_description("Operation latency"),
-    );
-    s
-}
-
-/// Runs the steps through `bridges`, calling `after` after each cycle; returns the true
-/// increments (written, observations) and the last queue size.
-fn drive(
-    bridges: &mut [&mut Bridge],
-    scripted: &Scripted,
-    mut after: impl FnMut(usize),
-) -> (u64, u64, f64) {
-    let (mut written, mut held): (u64, Vec<f64>) = (0, Vec::new());
-    let (mut true_written, mut true_obs, mut queue) = (0, 0, 0.0);
-    for (i, (reset, dw, q, obs)) in STEPS.iter().enumerate() {
-        if *reset {
-            written = 0;
-            held.clear();
-        }
-        written += dw;
-        held.extend_from_slice(obs);
-        true_written += dw;
-        true_obs += obs.len() as u64;
-        queue = *q;
-        scripted.set(snapshot(written, queue, &held));
-        for b in bridges.iter_mut() {
-            b.cycle();
-        }
-        after(i + 1);
-    }
-    (true_written, true_obs, queue)
-}
+use snapbridge::core::{Sample, Snapshot};
 
 fn otlp_config(endpoint: &str, protocol: &str, temporality: &str) -> String {
     format!(
@@ -98,11 +45,14 @@ fn grpc_cumulative_and_delta_carry_exact_totals() {
         src(),
     );
     let mut delta = Bridge::start(&otlp_config(&delta_rx.endpoint(), "grpc", "delta"), src());
-    let (true_written, true_obs, queue) =
-        drive(&mut [&mut cumulative, &mut delta], &scripted, |n| {
-            cumulative_rx.wait_requests(n);
-            delta_rx.wait_requests(n);
-        });
+    let Truth {
+        written: true_written,
+        observations: true_obs,
+        queue,
+    } = drive(&mut [&mut cumulative, &mut delta], &scripted, |n| {
+        cumulative_rx.wait_requests(n);
+        delta_rx.wait_requests(n);
+    });
 
     // Cumulative: the last total is the true increment count, start times never move.
     let reqs = cumulative_rx.requests();

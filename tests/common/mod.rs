@@ -2,8 +2,10 @@
 //! ports, processes stopped by PID, and an in-process snapbridge driven cycle by cycle.
 #![allow(dead_code)]
 
+pub mod otelcol;
 pub mod otlp;
 pub mod prom;
+pub mod scenario;
 pub mod sources;
 pub mod tls;
 

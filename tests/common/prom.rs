@@ -5,6 +5,13 @@ use std::time::Duration;
 
 use super::{Proc, free_port, peer, wait_for};
 
+/// Which Prometheus: 3.x (built from its Go module) or Debian's 2.53 LTS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    Current,
+    Lts,
+}
+
 pub struct Prometheus {
     pub proc: Proc,
     pub port: u16,
@@ -66,9 +73,35 @@ impl Prometheus {
 }
 
 impl Prometheus {
-    /// Starts Prometheus with the given `scrape_configs` entries (YAML, indented as list items).
+    /// Starts Prometheus 3 with the given `scrape_configs` entries (YAML, indented as list items).
     pub fn start_with(scrape_configs: &str) -> Prometheus {
-        let bin = peer("SNAPBRIDGE_PROMETHEUS", "bin/prometheus");
+        Prometheus::start_full(Version::Current, scrape_configs, &[])
+    }
+
+    /// Prometheus 3 with its OTLP receiver on (`/api/v1/otlp/v1/metrics`), scraping nothing;
+    /// `args` adds flags (`--enable-feature=otlp-deltatocumulative`, ...).
+    pub fn otlp_receiver(args: &[&str]) -> Prometheus {
+        let mut all = vec!["--web.enable-otlp-receiver"];
+        all.extend_from_slice(args);
+        Prometheus::start_full(Version::Current, "", &all)
+    }
+
+    /// The base URL for snapbridge's `http/protobuf` protocol (`/v1/metrics` is appended).
+    pub fn otlp_base(&self) -> String {
+        format!("http://127.0.0.1:{}/api/v1/otlp", self.port)
+    }
+
+    /// Starts `version` with the given scrape configs and extra flags.
+    pub fn start_full(version: Version, scrape_configs: &str, args: &[&str]) -> Prometheus {
+        let bin = match version {
+            Version::Current => peer("SNAPBRIDGE_PROMETHEUS", "bin/prometheus"),
+            Version::Lts => peer("SNAPBRIDGE_PROMETHEUS_LTS", "bin/prometheus-2.53"),
+        };
+        let scrape_configs = if scrape_configs.is_empty() {
+            " []\n"
+        } else {
+            scrape_configs
+        };
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("prometheus.yml");
         std::fs::write(
@@ -84,7 +117,8 @@ impl Prometheus {
                 dir.path().join("data").display()
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--log.level=warn");
+            .arg("--log.level=warn")
+            .args(args);
         let proc = Proc::spawn("prometheus", cmd, dir.path().join("prometheus.log"));
         let prom = Prometheus {
             proc,

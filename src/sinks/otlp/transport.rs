@@ -101,8 +101,11 @@ impl Transport {
                         .tls_config(tls)
                         .map_err(|e| format!("OTLP TLS: {e}"))?;
                 }
+                // Receivers may compress their replies (the OpenTelemetry Collector gzips
+                // its answer to a gzip request): a reply is a reply, compressed or not.
                 let mut client = tonic::client::Grpc::new(endpoint.connect_lazy())
-                    .max_decoding_message_size(16 * 1024 * 1024);
+                    .max_decoding_message_size(16 * 1024 * 1024)
+                    .accept_compressed(CompressionEncoding::Gzip);
                 if settings.compression == Compression::Gzip {
                     client = client.send_compressed(CompressionEncoding::Gzip);
                 }
