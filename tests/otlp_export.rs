@@ -164,7 +164,16 @@ fn point_labels(labels: &serde_json::Map<String, Json>) -> Vec<(String, String)>
                 && !k.starts_with("service_")
                 && !k.starts_with("telemetry_sdk_")
         })
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+        .map(|(k, v)| {
+            let v = v.as_str().unwrap_or_default();
+            // Prometheus 3 stores `le` as a float's canonical text ("1" becomes "1.0"), as
+            // its migration guide says; the bound is what must agree.
+            let v = match (k.as_str(), v.parse::<f64>()) {
+                ("le", Ok(bound)) => format!("{bound:?}"),
+                _ => v.to_string(),
+            };
+            (k.clone(), v)
+        })
         .collect();
     out.sort();
     out

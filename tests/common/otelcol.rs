@@ -21,6 +21,7 @@ pub struct Collector {
 }
 
 /// What the Collector's pipeline does between its receivers and its `prometheus` exporter.
+#[derive(Default)]
 pub struct Pipeline<'a> {
     /// Processors, in order (`delta_to_cumulative`, `cumulative_to_delta`, `batch`).
     pub processors: &'a [&'a str],
@@ -28,16 +29,6 @@ pub struct Pipeline<'a> {
     pub forward_to: Option<String>,
     /// Scrape this `host:port` with the `prometheus` receiver (every second) as well.
     pub scrape: Option<String>,
-}
-
-impl Default for Pipeline<'_> {
-    fn default() -> Self {
-        Pipeline {
-            processors: &[],
-            forward_to: None,
-            scrape: None,
-        }
-    }
 }
 
 impl Collector {
@@ -210,11 +201,10 @@ pub fn parse_text(body: &str) -> Vec<TextSample> {
         let mut labels = BTreeMap::new();
         let mut rest = rest;
         if let Some(inner) = rest.strip_prefix('{') {
-            let mut chars = inner.char_indices();
             let mut end = None;
             let (mut key, mut value, mut in_value, mut escaped) =
                 (String::new(), String::new(), false, false);
-            while let Some((i, c)) = chars.next() {
+            for (i, c) in inner.char_indices() {
                 if in_value {
                     if escaped {
                         value.push(if c == 'n' { '\n' } else { c });
