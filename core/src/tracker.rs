@@ -213,6 +213,9 @@ pub struct DeltaTracker<M = SeriesKey> {
     order: Vec<u32>,
     cycle: u64,
     last_sweep: Option<SystemTime>,
+    // When the previous snapshot was taken: a series first seen now was absent then, so with
+    // `Initial::Keep` it started counting somewhere in between.
+    last_observed: Option<SystemTime>,
 }
 
 impl<M: Clone> DeltaTracker<M> {
@@ -228,6 +231,7 @@ impl<M: Clone> DeltaTracker<M> {
             order: Vec::new(),
             cycle: 0,
             last_sweep: None,
+            last_observed: None,
         }
     }
 
@@ -266,6 +270,7 @@ impl<M: Clone> DeltaTracker<M> {
         self.cycle += 1;
         let cycle = self.cycle;
         let initial = self.config.initial;
+        let born = birth_time(initial, self.last_observed.replace(now), now);
         let mut stats = CycleStats::default();
         let before = out.len();
         let mut order = std::mem::take(&mut self.order);
@@ -366,15 +371,17 @@ impl<M: Clone> DeltaTracker<M> {
                 continue;
             };
             stats.new_series += 1;
+            // A gauge has no count to start: its start is simply when it was first seen.
+            let start = if kind == Kind::Gauge { now } else { born };
             out.push(Tracked {
                 meta: meta.clone(),
-                start: now,
+                start,
                 value: emitted,
             });
             let entry = Entry {
                 meta,
                 kind,
-                start: now,
+                start,
                 last_seen: now,
                 seen_in: cycle,
                 state,
@@ -462,6 +469,23 @@ impl<M: Clone> DeltaTracker<M> {
             entry,
         });
         i
+    }
+}
+
+/// The start (created) time of a series first seen at `now`, chosen so that a consumer
+/// inserting a zero at the start counts exactly what the tracker counts:
+/// - `Keep`: the first value counts, so the series counted before it was seen: it started
+///   after the previous snapshot (where it was absent), which is its start; on a tracker's
+///   first snapshot, 1 ms before it. Either way strictly before the first point.
+/// - `Drop`: the first value is only the baseline and the total starts at zero at first
+///   sighting, so the start is `now`.
+fn birth_time(initial: Initial, previous: Option<SystemTime>, now: SystemTime) -> SystemTime {
+    match initial {
+        Initial::Drop => now,
+        Initial::Keep => previous
+            .filter(|p| *p < now)
+            .or_else(|| now.checked_sub(Duration::from_millis(1)))
+            .unwrap_or(now),
     }
 }
 

@@ -1,4 +1,4 @@
-//! The DeltaTracker's rules (DESIGN.md, "Semantics"), one example at a time.
+//! The DeltaTracker's rules, one example at a time.
 //!
 //! Every test feeds explicit snapshots at explicit instants and checks the exact totals,
 //! deltas, start times and `CycleStats` the tracker reports. std only: snapbridge-core has
@@ -16,6 +16,12 @@ const MAX_STALENESS: Duration = Duration::from_secs(600);
 /// `secs` seconds after the Unix epoch: every test uses fixed instants.
 fn at(secs: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+/// The start of a counter first seen at `secs` on a tracker's first snapshot with
+/// `Initial::Keep`: it counted before, so it started strictly before its first point.
+fn first_pull(secs: u64) -> SystemTime {
+    at(secs) - Duration::from_millis(1)
 }
 
 /// A tracker keyed by `SeriesKey`, recording every `attach` call.
@@ -340,7 +346,8 @@ fn a_rejected_first_value_creates_no_series() {
         let c = t.cycle(10, vec![counter("c", 7)]);
         assert_eq!(c.int("c"), (7, 7));
         assert_eq!(c.stats.new_series, 1);
-        assert_eq!(c.get("c").start, at(10));
+        // Absent (rejected) at the snapshot of 0 s, counted by 10 s: it started in between.
+        assert_eq!(c.get("c").start, at(0));
     }
 }
 
@@ -556,7 +563,7 @@ fn histogram_deltas_per_bucket_count_and_sum() {
     assert_eq!(c.stats.resets, 0);
     assert_eq!(delta, &hist(&b, &[1, 1], 2, 2.5));
     assert_eq!(total, &hist(&b, &[5, 9], 12, 22.0));
-    assert_eq!(c.get("latency").start, at(0));
+    assert_eq!(c.get("latency").start, first_pull(0));
     assert_eq!(t.attach_calls("latency"), 1);
 }
 
@@ -626,7 +633,7 @@ fn a_change_of_bucket_bounds_is_a_reset_and_count_and_sum_do_not_go_down() {
             assert_cumulative(total);
             assert_eq!(
                 c.get("h").start,
-                at(0),
+                first_pull(0),
                 "{case}: a bounds change does not restart the series"
             );
         }
@@ -849,7 +856,8 @@ fn a_kind_change_makes_a_new_series() {
     assert_eq!(c.int("c"), (40, 40));
     assert_eq!(c.stats.new_series, 1);
     assert_eq!(c.stats.resets, 0);
-    assert_eq!(c.get("c").start, at(30));
+    // A counter again: new, born after the previous snapshot (20 s).
+    assert_eq!(c.get("c").start, at(20));
     let c = t.cycle(40, vec![counter("c", 45)]);
     assert_eq!(c.int("c"), (45, 5));
     assert_eq!(c.stats.new_series, 0);
@@ -859,7 +867,7 @@ fn a_kind_change_makes_a_new_series() {
     let c = t.cycle(50, vec![Sample::histogram("c", h.clone())]);
     assert_eq!(c.histogram("c"), (&h, &h));
     assert_eq!(c.stats.new_series, 1);
-    assert_eq!(c.get("c").start, at(50));
+    assert_eq!(c.get("c").start, at(40));
 
     let kinds: Vec<Kind> = t.attached.iter().map(|(_, k)| *k).collect();
     assert_eq!(
@@ -892,7 +900,7 @@ fn an_absent_series_is_not_emitted_and_continues_when_back() {
     assert_eq!(c.int("b"), (3, 1));
     assert_eq!(c.stats.new_series, 0);
     assert_eq!(c.stats.resets, 0);
-    assert_eq!(c.get("a").start, at(0));
+    assert_eq!(c.get("a").start, first_pull(0));
     assert_eq!(t.attach_calls("a"), 1);
 }
 
@@ -905,7 +913,7 @@ fn a_series_that_reset_while_away_comes_back_with_its_new_value_as_delta() {
     assert_eq!(c.int("a"), (130, 30));
     assert_eq!(c.stats.resets, 1);
     assert_eq!(c.stats.new_series, 0);
-    assert_eq!(c.get("a").start, at(0));
+    assert_eq!(c.get("a").start, first_pull(0));
 
     // A restart that has already counted past the old value cannot be seen (the same
     // holds for Prometheus' rate()): it looks like an increase.
@@ -929,7 +937,7 @@ fn state_survives_just_under_max_staleness() {
     let c = t.cycle(599, vec![counter("a", 12), counter("b", 0)]);
     assert_eq!(c.int("a"), (12, 2));
     assert_eq!(c.stats.new_series, 0);
-    assert_eq!(c.get("a").start, at(0));
+    assert_eq!(c.get("a").start, first_pull(0));
 }
 
 #[test]
@@ -977,10 +985,18 @@ fn after_max_staleness_the_state_is_gone_and_the_series_is_new() {
         assert_eq!(c.int("a"), expected, "{initial:?}");
         assert_eq!(c.stats.new_series, 1);
         assert_eq!(c.stats.resets, 0);
-        assert_eq!(c.get("a").start, at(900));
+        let born = match initial {
+            Initial::Keep => at(800), // the previous snapshot, where it was absent
+            Initial::Drop => at(900), // the baseline is set now
+        };
+        assert_eq!(c.get("a").start, born);
         assert_eq!(t.attach_calls("a"), 2);
         // "b" was never absent: untouched.
-        assert_eq!(c.get("b").start, at(0));
+        let b_born = match initial {
+            Initial::Keep => first_pull(0),
+            Initial::Drop => at(0),
+        };
+        assert_eq!(c.get("b").start, b_born);
     }
 }
 
@@ -1104,7 +1120,7 @@ fn attach_returning_none_declines_a_series() {
             delta: Number::Int(9)
         }
     );
-    assert_eq!(p.start, at(20));
+    assert_eq!(p.start, at(10), "born after the previous snapshot");
     assert_eq!(asked, ["a", "deny_me", "b", "deny_me", "deny_me"]);
 }
 
@@ -1145,18 +1161,19 @@ fn attach_is_told_kind_unit_and_description() {
 fn start_time_stays_fixed_while_a_series_lives() {
     let mut t = Harness::keep();
     let a_at = |c: &Cycle| c.get("a").start;
-    assert_eq!(a_at(&t.cycle(100, vec![counter("a", 5)])), at(100));
-    assert_eq!(a_at(&t.cycle(110, vec![counter("a", 9)])), at(100));
+    let born = first_pull(100);
+    assert_eq!(a_at(&t.cycle(100, vec![counter("a", 5)])), born);
+    assert_eq!(a_at(&t.cycle(110, vec![counter("a", 9)])), born);
     let c = t.cycle(120, vec![counter("a", 1), counter("b", 1)]);
     assert_eq!(c.stats.resets, 1);
-    assert_eq!(a_at(&c), at(100), "a reset does not restart the series");
-    assert_eq!(c.get("b").start, at(120));
+    assert_eq!(a_at(&c), born, "a reset does not restart the series");
+    assert_eq!(c.get("b").start, at(110));
     let c = t.cycle(130, vec![Sample::counter_f64("a", f64::NAN)]);
-    assert_eq!(a_at(&c), at(100));
+    assert_eq!(a_at(&c), born);
     t.cycle(140, vec![counter("b", 2)]);
     let c = t.cycle(150, vec![counter("a", 2), counter("b", 3)]);
-    assert_eq!(a_at(&c), at(100), "an absence does not restart the series");
-    assert_eq!(c.get("b").start, at(120));
+    assert_eq!(a_at(&c), born, "an absence does not restart the series");
+    assert_eq!(c.get("b").start, at(110));
     assert_eq!(c.int("a"), (11, 1));
 }
 
@@ -1194,4 +1211,45 @@ fn plain_maps_of_integers_arrive_untyped() {
     let mut t = Harness::keep();
     let c = t.cycle(0, snap.samples);
     assert_eq!(c.gauge("records_written"), 120_394.0);
+}
+
+/// The created-timestamp rule: a consumer that inserts a zero at a series' start and then
+/// sums the increases of its totals counts exactly what the tracker counts.
+#[test]
+fn a_counter_born_between_snapshots_starts_where_a_zero_counts_exactly() {
+    for initial in [Initial::Keep, Initial::Drop] {
+        let mut t = Harness::new(initial);
+        t.cycle(0, vec![counter("other", 1)]);
+        // `jobs_done` appears at 7, then reaches 10.
+        let first = t.cycle(10, vec![counter("other", 1), counter("jobs_done", 7)]);
+        let then = t.cycle(20, vec![counter("other", 1), counter("jobs_done", 10)]);
+        let p = first.get("jobs_done");
+        let (start, total) = (p.start, then.int("jobs_done").0);
+        // What a zero-inserting consumer counts: from 0 at `start` to the last total.
+        match initial {
+            Initial::Keep => {
+                assert_eq!(
+                    start,
+                    at(0),
+                    "born after the previous snapshot, before 7 was seen"
+                );
+                assert!(start < at(10));
+                assert_eq!(total, 10, "all 10 count");
+            }
+            Initial::Drop => {
+                assert_eq!(start, at(10), "the baseline is set at first sighting");
+                assert_eq!(
+                    first.int("jobs_done"),
+                    (0, 0),
+                    "so the total starts at 0 there"
+                );
+                assert_eq!(total, 3);
+            }
+        }
+        assert_eq!(
+            then.get("jobs_done").start,
+            start,
+            "constant while it lives"
+        );
+    }
 }
