@@ -25,12 +25,13 @@ pub(crate) fn sub(cur: Number, prev: Number) -> Option<Number> {
 }
 
 /// The increase from `prev` to `cur`; `None` when the histogram reset or its bucket
-/// bounds changed. A reset is any count that went down — the total, the sum, or a single
-/// bucket's own (non-cumulative) count: a restart that moved observations to lower buckets
-/// leaves every cumulative count as high as before, yet subtracting it would give a delta
-/// with a bucket above its count.
+/// bounds changed. A reset is any count that went down — the total or a single bucket's
+/// own (non-cumulative) count: a restart that moved observations to lower buckets leaves
+/// every cumulative count as high as before, yet subtracting it would give a delta with a
+/// bucket above its count. The sum decides nothing: negative observations are legal and
+/// make it go down while the counts rise.
 pub(crate) fn sub_histogram(cur: &Histogram, prev: &Histogram) -> Option<Histogram> {
-    if cur.bounds != prev.bounds || cur.count < prev.count || cur.sum < prev.sum {
+    if cur.bounds != prev.bounds || cur.count < prev.count {
         return None;
     }
     let own = |h: &Histogram, i: usize| {
