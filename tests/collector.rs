@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::otelcol::{Collector, Pipeline};
 use common::prom::Prometheus;
-use common::scenario::drive;
+use common::scenario::{Truth, drive};
 use common::{Bridge, Scripted, source_config, wait_for};
 use snapbridge::core::MetricsSource;
 use snapbridge::selfmetrics::Telemetry;
@@ -42,12 +42,28 @@ fn wait_exports(telemetry: &[Arc<Telemetry>], n: u64) {
     }
 }
 
-/// The metric names Prometheus stores for `{source="<source>"}`.
-fn names_in(prom: &Prometheus, source: &str) -> BTreeSet<String> {
-    prom.query(&format!("{{source=\"{source}\"}}"))
-        .into_iter()
-        .filter_map(|(labels, _)| labels["__name__"].as_str().map(str::to_string))
-        .collect()
+/// Waits until Prometheus has scraped the bridge's histogram; returns the metric names it
+/// stores for `{source="<source>"}`.
+fn scraped_names(prom: &Prometheus, source: &str) -> BTreeSet<String> {
+    wait_for(
+        "Prometheus 3 to scrape the bridge",
+        Duration::from_secs(30),
+        || {
+            let names: BTreeSet<String> = prom
+                .query(&format!("{{source=\"{source}\"}}"))
+                .into_iter()
+                .filter_map(|(labels, _)| labels["__name__"].as_str().map(str::to_string))
+                .collect();
+            names.contains("op_duration_seconds_count").then_some(names)
+        },
+    )
+}
+
+/// Waits until the Collector's `prometheus` exporter shows the truth for the series at `at`.
+fn collector_shows(collector: &Collector, at: &[(&str, &str)], truth: &Truth) {
+    collector.wait_value("records_written_total", at, truth.written as f64);
+    collector.wait_value("op_duration_seconds_count", at, truth.observations as f64);
+    collector.wait_value("queue_size", at, truth.queue);
 }
 
 /// The metric names the Collector's `prometheus` exporter shows with `labels`.
@@ -95,21 +111,11 @@ fn otlp_into_the_collector_is_exact_over_grpc_and_http_cumulative_and_delta() {
             0,
             "{job}: the Collector stored every export; none may count as failed (its gzip replies included)"
         );
-        let at = [("job", job.as_str()), ("source", "shipped")];
-        collector.wait_value("records_written_total", &at, truth.written as f64);
-        collector.wait_value("op_duration_seconds_count", &at, truth.observations as f64);
-        collector.wait_value("queue_size", &at, truth.queue);
+        collector_shows(&collector, &[("job", job), ("source", "shipped")], &truth);
     }
 
     // The same names as a direct scrape: one dashboard serves both paths.
-    let scraped = wait_for(
-        "Prometheus 3 to scrape the bridge",
-        Duration::from_secs(30),
-        || {
-            let names = names_in(&prom, "shipped");
-            names.contains("op_duration_seconds_count").then_some(names)
-        },
-    );
+    let scraped = scraped_names(&prom, "shipped");
     for (job, _) in &bridges {
         let pushed = names_at(&collector, &[("job", job), ("source", "shipped")]);
         assert_eq!(
@@ -143,20 +149,10 @@ fn the_collectors_prometheus_receiver_scrapes_exact_totals() {
         });
     });
     let at = [("source", "scraped")];
-    collector.wait_value("records_written_total", &at, truth.written as f64);
-    collector.wait_value("op_duration_seconds_count", &at, truth.observations as f64);
-    collector.wait_value("queue_size", &at, truth.queue);
-    let scraped = wait_for(
-        "Prometheus 3 to scrape the bridge",
-        Duration::from_secs(30),
-        || {
-            let names = names_in(&prom, "scraped");
-            names.contains("op_duration_seconds_count").then_some(names)
-        },
-    );
+    collector_shows(&collector, &at, &truth);
     assert_eq!(
         names_at(&collector, &at),
-        scraped,
+        scraped_names(&prom, "scraped"),
         "names through the Collector's prometheus receiver and exporter vs a direct scrape of {addr}"
     );
 }
@@ -211,14 +207,7 @@ fn prometheus_3_otlp_receiver_stores_exact_totals_under_the_scrape_names() {
             Duration::from_secs(30),
         );
     }
-    let scraped = wait_for(
-        "Prometheus 3 to scrape the bridge",
-        Duration::from_secs(30),
-        || {
-            let names = names_in(&scraper, "shipped");
-            names.contains("op_duration_seconds_count").then_some(names)
-        },
-    );
+    let scraped = scraped_names(&scraper, "shipped");
     let pushed: BTreeSet<String> = prom
         .query("{job=\"p3-cumulative\",source=\"shipped\"}")
         .into_iter()
