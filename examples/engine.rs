@@ -1,6 +1,8 @@
-//! Seed 003: an engine's metrics registry, exported by snapbridge in process.
+//! An engine's metrics registry with namespaces, labels, counters, gauges and histograms,
+//! exported by snapbridge in process.
 //!
-//! The registry is seed 003's: a `MetricId` (namespace, name, labels), `MetricValue`s
+//! The registry is the kind a game or simulation engine keeps: a `MetricId` (namespace,
+//! name, labels), `MetricValue`s
 //! (counters, gauges, histograms kept as bucket bounds plus raw samples) in an
 //! `InMemoryBackend` behind an `RwLock<HashMap>`, typed handles, and definitions
 //! (description, unit, type, labels) loaded from a JSON config file. A frame loop updates
@@ -25,7 +27,7 @@ use snapbridge::core::{Histogram, Labels, MetricsSource, Sample, Snapshot, Sourc
 use snapbridge::pipeline::Pipeline;
 use support::{AbortOnDrop, Options, Running};
 
-/// Unique identifier of a metric (seed 003's `types.rs`).
+/// Unique identifier of a metric.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MetricId {
     /// Namespace, e.g. `khora`.
@@ -52,7 +54,7 @@ pub enum MetricValue {
     },
 }
 
-/// One definition of the JSON config (seed 003's `MetricConfig`).
+/// One definition of the JSON config: what a metric is, before any value is recorded.
 #[derive(Debug, Clone, Deserialize)]
 pub struct MetricConfig {
     /// Namespace.
@@ -81,7 +83,7 @@ pub struct MetricsConfig {
 }
 
 impl MetricsConfig {
-    /// Loads the definitions (seed 003's `MetricsConfig::from_file`).
+    /// Loads the definitions from a JSON file.
     pub fn from_file(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))

@@ -1,13 +1,14 @@
-//! Seed 004: a job queue with an in-memory metric store, served as the JSON `/metrics`
-//! endpoint the seed describes, and exported by snapbridge through the `http` source.
+//! A job queue with an in-memory metric store, served as a JSON `/metrics` endpoint of its
+//! own, and exported by snapbridge through the `http` source.
 //!
 //! - `MetricStore`: `jobs_created`, `jobs_completed`, `jobs_failed`, `jobs_retried` (counters)
-//!   and `jobs_in_progress` (a gauge), behind a mutex, returned as a copy (seed 004's
-//!   "Mistake 4");
+//!   and `jobs_in_progress` (a gauge), behind a mutex, returned as a copy (never a
+//!   reference to the live state, which a reader could see change under it);
 //! - a producer creates jobs, three workers process them (every 7th attempt fails), and a
 //!   sweeper retries failed jobs;
 //! - the queue serves `GET /metrics` as `{"jobs_created": 120, ...}` on its own port;
-//! - snapbridge pulls that URL with `kind = "http"` and the seed's kinds as rules.
+//! - snapbridge pulls that URL with `kind = "http"`; its `counters` rule names the four
+//!   totals and its `gauges` rule names `jobs_in_progress`.
 //!
 //! Run: `cargo run --example job_queue [-- --listen 127.0.0.1:9464]`; the job queue's own
 //! JSON and snapbridge's `/metrics` (`jobs_created_total`, `jobs_in_progress`) are printed.
@@ -31,7 +32,7 @@ use snapbridge::config::Config;
 use snapbridge::pipeline::Pipeline;
 use support::{AbortOnDrop, Options, Running};
 
-/// Seed 004's `Metric`, serialised as the endpoint's JSON.
+/// The queue's metrics, serialised as the endpoint's JSON.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Metric {
     /// Counter: jobs created.

@@ -1,5 +1,6 @@
-//! Seed 002: an async batch writer of operation records, exported by snapbridge through the
-//! `batch_dir` source.
+//! An async batch writer of operation records (API requests, database queries,
+//! computations, each with its duration, success and metadata), exported by snapbridge
+//! through the `batch_dir` source.
 //!
 //! - `MetricsManager`: `record_operation()` is O(1) and never blocks (a bounded queue; a full
 //!   queue is an error the caller sees, not a stall), metadata with PII keys is refused, and
@@ -27,7 +28,7 @@ use snapbridge::pipeline::Pipeline;
 use support::{Options, Running};
 use tokio::sync::mpsc;
 
-/// Seed 002's forbidden metadata keys.
+/// Metadata keys refused because they may carry personal data (PII).
 pub const FORBIDDEN: [&str; 11] = [
     "email",
     "name",
@@ -42,7 +43,7 @@ pub const FORBIDDEN: [&str; 11] = [
     "session_id",
 ];
 
-/// Counts the manager keeps (seed 002's `MetricsStats`).
+/// Counts the manager keeps about itself.
 #[derive(Default)]
 pub struct Stats {
     /// Records accepted.
@@ -100,7 +101,7 @@ fn write_batch(dir: &Path, records: Vec<Json>) -> std::io::Result<()> {
 }
 
 impl MetricsManager {
-    /// Starts the background worker (seed 002's `start()`).
+    /// Starts the background worker.
     pub fn start(
         storage: PathBuf,
         flush_interval: Duration,
@@ -152,15 +153,15 @@ impl MetricsManager {
         )
     }
 
-    /// Stops taking records; the worker writes what is queued, then ends (seed 002's
-    /// graceful `stop()`: await the worker's handle after this).
+    /// Stops taking records; the worker writes what is queued, then ends (a graceful stop:
+    /// await the worker's handle after this).
     pub fn close(&self) {
         if let Ok(mut tx) = self.tx.write() {
             tx.take();
         }
     }
 
-    /// Records one operation without blocking (seed 002's `record_operation`).
+    /// Records one operation without blocking.
     pub fn record_operation(
         &self,
         operation_type: &str,

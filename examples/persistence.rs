@@ -1,13 +1,14 @@
-//! Seeds 000/001: a persistence layer whose backends keep their own metrics object, exported
-//! by snapbridge in process.
+//! A persistence layer whose backends keep their own metrics object, exported by snapbridge
+//! in process.
 //!
-//! - `PersistenceMetrics` holds the nine core counters of seed 000 (atomics, so `snapshot()`
-//!   is thread-safe and lock-free) with `snapshot()` (a plain map, as seed 001 returns) and
-//!   `reset()`;
+//! - `PersistenceMetrics` holds the nine core counters of a storage layer (records written
+//!   and read, write and read errors, scans, anomalies, recoveries attempted and failed,
+//!   compactions), as atomics, so `snapshot()` is thread-safe and lock-free, with
+//!   `snapshot()` (a plain map of name to count) and `reset()` (every counter back to zero);
 //! - `MemoryBackend` updates them as it works. Errors are counted, not raised: a failed write
 //!   returns its error to the caller, and the metrics object only counts it;
-//! - `BareBackend` has no metrics at all (seed 001's "Option 1: do nothing"): snapbridge shows
-//!   it as up with no metrics, and nothing breaks;
+//! - `BareBackend` has no metrics at all (metrics are optional: a backend may simply have
+//!   none): snapbridge shows it as up with no metrics, and nothing breaks;
 //! - a workload writes, reads, scans, compacts and calls `reset()` now and then, which
 //!   snapbridge survives: the exported `_total`s never go down.
 //!
@@ -29,7 +30,7 @@ use snapbridge::core::{MetricsSource, Snapshot, SourceError};
 use snapbridge::pipeline::Pipeline;
 use support::{AbortOnDrop, Options, Running};
 
-/// The nine core counters of seed 000, in its order.
+/// The nine core counters of the persistence layer.
 pub const CORE: [&str; 9] = [
     "records_written",
     "records_read",
@@ -54,7 +55,7 @@ impl PersistenceMetrics {
         self.counters[i].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A point-in-time copy, as seed 001's `snapshot()` dictionary.
+    /// A point-in-time copy: a plain map of counter name to value.
     pub fn snapshot(&self) -> BTreeMap<&'static str, u64> {
         CORE.iter()
             .zip(&self.counters)
@@ -86,7 +87,7 @@ impl MetricsSource for BackendMetrics {
 /// An in-memory persistence backend with metrics.
 pub struct MemoryBackend {
     records: std::sync::Mutex<BTreeMap<u64, String>>,
-    /// The metrics object (seed 001's `backend.metrics`).
+    /// The metrics object (`backend.metrics`).
     pub metrics: Arc<PersistenceMetrics>,
     /// Every write ever attempted that succeeded / failed, never reset: what the exported
     /// totals must equal (the test compares them).
@@ -161,7 +162,7 @@ impl MemoryBackend {
 pub struct BareBackend;
 
 impl BareBackend {
-    /// Seed 001's option 1: there is no `metrics` attribute.
+    /// There is no `metrics` object: metrics are optional, and nothing breaks without them.
     pub fn metrics(&self) -> Option<Arc<PersistenceMetrics>> {
         None
     }
@@ -199,7 +200,7 @@ pub async fn start(options: Options) -> Result<(Running, Handle), String> {
                 }
                 b.maintain(round);
                 if round % 400 == 0 {
-                    // Seed 001's reset(): snapbridge sees the counters fall and keeps
+                    // The backend's own reset(): snapbridge sees the counters fall and keeps
                     // its totals going up.
                     b.metrics.reset();
                 }
@@ -235,7 +236,7 @@ pub async fn start(options: Options) -> Result<(Running, Handle), String> {
     Ok((running, Handle { backend, paused }))
 }
 
-/// `--once`: one pull of each backend, reported the way seed 001's CLI does (a backend
+/// `--once`: one pull of each backend, reported the way a persistence CLI would (a backend
 /// without metrics prints `metrics: <unavailable>`; the exit code stays 0).
 pub async fn report_once() -> Result<Vec<String>, String> {
     let backend = MemoryBackend::new();

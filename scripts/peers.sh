@@ -140,6 +140,13 @@ if ! command -v openssl >/dev/null 2>&1; then
         || die "apt-get install openssl failed"
 fi
 
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+    log "installing systemd (systemd-analyze verify checks dist/snapbridge.service)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q systemd >/tmp/snapbridge-systemd-install.log 2>&1 \
+        || { apt-get update -q >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -q systemd >/tmp/snapbridge-systemd-install.log 2>&1; } \
+        || { cat /tmp/snapbridge-systemd-install.log >&2; die "apt-get install systemd failed"; }
+fi
+
 if ! command -v redis-server >/dev/null 2>&1; then
     log "installing redis-server (apt-get)"
     # Keep the package from starting a system Redis on 6379: tests start their own.
