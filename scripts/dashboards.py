@@ -196,7 +196,7 @@ OVERVIEW = dashboard(
 
 PERSISTENCE = dashboard(
     "snapbridge-persistence",
-    "Persistence (seeds 000/001)",
+    "Persistence layer",
     "A persistence layer's snapshot() counters: writes, reads, errors, scans, anomalies, recoveries, compactions.",
     "records_written_total",
     [
@@ -220,7 +220,7 @@ PERSISTENCE = dashboard(
 
 JOB_QUEUE = dashboard(
     "snapbridge-job-queue",
-    "Job queue (seed 004)",
+    "Job queue",
     "A job store's counters and in-progress gauge: created, completed, failed, retried.",
     "jobs_created_total",
     [
@@ -240,7 +240,7 @@ OPS = 'operation_type, operation_name'
 FAILED = 'success="false"'
 OPERATIONS = dashboard(
     "snapbridge-operations",
-    "Operations (seed 002)",
+    "Operation records",
     "Operation records from batch files: throughput by type and name, error ratio, latency percentiles.",
     "operations_total",
     [
