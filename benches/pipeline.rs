@@ -91,7 +91,7 @@ fn bench_render(c: &mut Criterion) {
         });
         let text = view.bodies.text.get().cloned().unwrap_or_default();
         group.bench_function(format!("gzip/{n}"), |b| {
-            b.iter(|| snapbridge::sinks::prometheus::gzip(&text))
+            b.iter(|| snapbridge::gzip::gzip(&text))
         });
         group.bench_function(format!("openmetrics/{n}"), |b| {
             b.iter(|| render_from_scratch(&view, Format::OpenMetrics, hint))

@@ -7,11 +7,16 @@
 pub mod blocking;
 pub mod cli;
 pub mod config;
+pub mod gzip;
+pub mod http_client;
+pub mod labels;
+pub mod limits;
 pub mod names;
 pub mod pipeline;
 pub mod selfmetrics;
 pub mod sinks;
 pub mod sources;
+pub mod text;
 pub mod view;
 
 pub use snapbridge_core as core;

@@ -56,7 +56,7 @@ pub struct SeriesMeta {
 impl SeriesMeta {
     /// Builds the meta, rendering the labels once.
     pub fn new(family: Arc<Family>, labels: Vec<(String, String)>) -> Self {
-        let rendered_labels = crate::sinks::prometheus::render::render_labels(&labels);
+        let rendered_labels = crate::labels::render_labels(&labels);
         SeriesMeta {
             family,
             rendered_labels,
@@ -66,7 +66,7 @@ impl SeriesMeta {
 
     /// The label pairs, sorted by key (read back from the rendered form).
     pub fn labels(&self) -> Vec<(String, String)> {
-        crate::sinks::prometheus::render::parse_labels(&self.rendered_labels)
+        crate::labels::parse_labels(&self.rendered_labels)
     }
 }
 

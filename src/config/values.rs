@@ -206,10 +206,7 @@ pub struct BasicAuth {
 /// A source URL (`http://`, `https://`, `redis://`), checked while parsing. Its `Debug` and
 /// [`SourceUrl::redacted`] forms hide the password and secret-looking query values.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SourceUrl {
-    text: String,
-    scheme: String,
-}
+pub struct SourceUrl(url::Url);
 
 /// Query parameters whose values are hidden in the redacted form of a URL.
 const SECRET_QUERY_KEYS: &[&str] = &[
@@ -226,96 +223,116 @@ const SECRET_QUERY_KEYS: &[&str] = &[
     "sig",
 ];
 
+fn decoded(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 impl SourceUrl {
-    /// Parses and checks a URL: a scheme, `://`, and a host.
+    /// Parses and checks a URL: a scheme snapbridge reads from, `://`, and a host. Errors
+    /// never repeat the URL: it may hold a password.
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let (scheme, rest) = text
-            .split_once("://")
-            .ok_or_else(|| "expected a URL such as \"http://127.0.0.1:8080/metrics\" or \"redis://127.0.0.1:6379\"".to_string())?;
-        let scheme = scheme.to_ascii_lowercase();
-        if !matches!(scheme.as_str(), "http" | "https" | "redis") {
-            return Err(format!(
-                "unsupported URL scheme {scheme:?}: expected http, https or redis"
-            ));
-        }
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-        if host.is_empty() {
-            return Err("the URL has no host".into());
-        }
         if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err("the URL contains spaces or control characters".into());
         }
-        Ok(SourceUrl {
-            text: text.to_string(),
-            scheme,
-        })
+        let Some((_, rest)) = text.split_once("://") else {
+            return Err("expected a URL such as \"http://127.0.0.1:8080/metrics\" or \"redis://127.0.0.1:6379\"".into());
+        };
+        let url = url::Url::parse(text).map_err(|e| format!("not a valid URL: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https" | "redis") {
+            return Err(format!(
+                "unsupported URL scheme {:?}: expected http, https or redis",
+                url.scheme()
+            ));
+        }
+        // `http:///x` parses with host `x`: the authority as written must not be empty.
+        if rest.starts_with('/') || url.host_str().is_none_or(str::is_empty) {
+            return Err("the URL has no host".into());
+        }
+        Ok(SourceUrl(url))
     }
 
     /// The URL as written (with its secrets): only for connecting.
     pub fn expose(&self) -> &str {
-        &self.text
+        self.0.as_str()
     }
 
     /// `http`, `https` or `redis`.
     pub fn scheme(&self) -> &str {
-        &self.scheme
+        self.0.scheme()
     }
 
-    /// The password in the URL's user info, if any.
-    pub fn password(&self) -> Option<&str> {
-        let (_, rest) = self.text.split_once("://")?;
-        let authority = rest.split(['/', '?', '#']).next()?;
-        let (userinfo, _) = authority.rsplit_once('@')?;
-        let (_, password) = userinfo.split_once(':')?;
-        (!password.is_empty()).then_some(password)
+    /// The user name and password of the URL's user info, percent-decoded (`p%40ss` is
+    /// `p@ss`); `None` without a user name.
+    pub fn credentials(&self) -> Option<(String, String)> {
+        let user = self.0.username();
+        let password = self.0.password().unwrap_or("");
+        (!user.is_empty() || !password.is_empty()).then(|| (decoded(user), decoded(password)))
+    }
+
+    /// The password in the URL's user info, percent-decoded, if any.
+    pub fn password(&self) -> Option<String> {
+        self.0.password().map(decoded)
+    }
+
+    /// The URL without its user info, for the request line of a client that sends the
+    /// credentials in a header.
+    pub fn without_credentials(&self) -> String {
+        let mut url = self.0.clone();
+        // Only fails for URLs without a host, which `parse` refused.
+        let _ = url.set_password(None);
+        let _ = url.set_username("");
+        url.into()
+    }
+
+    /// Values hidden by [`SourceUrl::redacted`] (the password, secret query values), as
+    /// written and decoded: errors of libraries that echo them are scrubbed of both.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(p) = self.0.password() {
+            out.push(p.to_string());
+            out.push(decoded(p));
+        }
+        for (k, v) in self.0.query_pairs() {
+            if is_secret_key(&k) {
+                out.push(url::form_urlencoded::byte_serialize(v.as_bytes()).collect());
+                out.push(v.into_owned());
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// The URL for people: `redis://:***@host:6379/0`, `https://h/m?token=***`.
     pub fn redacted(&self) -> String {
-        let Some((scheme, rest)) = self.text.split_once("://") else {
-            return self.text.clone();
-        };
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(end);
-        let authority = match authority.rsplit_once('@') {
-            Some((userinfo, host)) => match userinfo.split_once(':') {
-                Some((user, _)) => format!("{user}:***@{host}"),
-                None => format!("{userinfo}@{host}"),
-            },
-            None => authority.to_string(),
-        };
-        let tail = match tail.split_once('?') {
-            Some((path, query)) => {
-                let (query, fragment) = match query.split_once('#') {
-                    Some((q, f)) => (q, Some(f)),
-                    None => (query, None),
-                };
-                let pairs: Vec<String> = query
-                    .split('&')
-                    .map(|pair| match pair.split_once('=') {
-                        Some((k, _))
-                            if SECRET_QUERY_KEYS
-                                .iter()
-                                .any(|s| k.to_ascii_lowercase().contains(s)) =>
-                        {
-                            format!("{k}=***")
-                        }
-                        _ => pair.to_string(),
-                    })
-                    .collect();
-                let mut t = format!("{path}?{}", pairs.join("&"));
-                if let Some(f) = fragment {
-                    t.push('#');
-                    t.push_str(f);
-                }
-                t
-            }
-            None => tail.to_string(),
-        };
-        format!("{scheme}://{authority}{tail}")
+        let mut url = self.0.clone();
+        if url.password().is_some() {
+            let _ = url.set_password(Some("***"));
+        }
+        if url.query().is_some() {
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if is_secret_key(&k) {
+                        "***".into()
+                    } else {
+                        v.into_owned()
+                    };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        url.into()
     }
+}
+
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    SECRET_QUERY_KEYS.iter().any(|s| key.contains(s))
 }
 
 impl fmt::Debug for SourceUrl {
@@ -416,13 +433,18 @@ mod tests {
     fn urls_are_redacted() {
         let u = SourceUrl::parse("redis://:hunter2@127.0.0.1:6379/0").unwrap();
         assert_eq!(u.redacted(), "redis://:***@127.0.0.1:6379/0");
-        assert_eq!(u.password(), Some("hunter2"));
+        assert_eq!(u.password().as_deref(), Some("hunter2"));
         assert!(!format!("{u:?}").contains("hunter2"));
         let u = SourceUrl::parse("https://bob:pw@h:1/m?x=1&api_token=abc#f").unwrap();
         assert_eq!(u.redacted(), "https://bob:***@h:1/m?x=1&api_token=***#f");
         assert!(SourceUrl::parse("ftp://h").is_err());
         assert!(SourceUrl::parse("http:///x").is_err());
         assert!(SourceUrl::parse("localhost:80").is_err());
+        let u = SourceUrl::parse("http://user:p%40ss@h/m").unwrap();
+        assert_eq!(u.credentials(), Some(("user".into(), "p@ss".into())));
+        assert_eq!(u.without_credentials(), "http://h/m");
+        assert!(u.secrets().contains(&"p%40ss".to_string()));
+        assert!(u.secrets().contains(&"p@ss".to_string()));
     }
 
     #[test]

@@ -10,10 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use snapbridge_core::{Kind, Labels, Number, Sample, Value};
 
 use crate::config::{DefaultKind, GlobList, SourceConfig};
+use crate::limits::MAX_LABEL_VALUE_BYTES;
 use crate::names;
-
-/// Longest label value accepted; a series with a longer one is dropped and counted.
-pub const MAX_LABEL_VALUE_BYTES: usize = 4096;
 
 /// Kind-rule caches grow with distinct names; past this many they are cleared.
 const KIND_CACHE_LIMIT: usize = 100_000;

@@ -9,11 +9,13 @@ pub mod exec;
 pub mod file;
 pub mod http;
 pub mod redis;
+mod shared;
+
+pub use shared::{Busy, BusyToken, FileStamp, own_deadline, scrub};
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use snapbridge_core::{MetricsSource, Snapshot, SourceError};
 
@@ -62,9 +64,7 @@ pub trait Source: Send + Sync {
 /// never stalls the pipeline's threads.
 pub struct InProcess {
     source: Arc<dyn MetricsSource>,
-    // A snapshot that outlives its timeout keeps its blocking thread; while it is still
-    // running, later pulls fail at once instead of piling up more threads behind it.
-    busy: Arc<AtomicBool>,
+    busy: Busy,
 }
 
 impl InProcess {
@@ -72,7 +72,7 @@ impl InProcess {
     pub fn new(source: Arc<dyn MetricsSource>) -> Self {
         InProcess {
             source,
-            busy: Arc::new(AtomicBool::new(false)),
+            busy: Busy::default(),
         }
     }
 }
@@ -80,29 +80,16 @@ impl InProcess {
 impl Source for InProcess {
     fn pull(&self) -> PullFuture {
         let source = self.source.clone();
-        let busy = self.busy.clone();
+        let entered = self.busy.enter();
         Box::pin(async move {
-            if busy.swap(true, Ordering::AcqRel) {
-                return Err(SourceError::new(
-                    "the previous snapshot() is still running (it exceeded its timeout)",
-                ));
-            }
-            let guard = BusyGuard(busy);
+            let token = entered.map_err(SourceError::new)?;
             tokio::task::spawn_blocking(move || {
-                let _guard = guard;
+                let _token = token;
                 source.snapshot().map(Pulled::from)
             })
             .await
             .unwrap_or_else(|e| Err(SourceError::new(format!("snapshot() panicked: {e}"))))
         })
-    }
-}
-
-struct BusyGuard(Arc<AtomicBool>);
-
-impl Drop for BusyGuard {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
     }
 }
 
@@ -121,62 +108,4 @@ pub fn from_config(config: &SourceConfig) -> Result<Arc<dyn Source>, String> {
             Err("in-process sources are added in code with Pipeline::add_metrics_source".into())
         }
     }
-}
-
-/// Replaces every secret (a password, a token) found in `message` with `***`: errors of
-/// libraries sometimes echo what they were given.
-pub fn scrub(message: &str, secrets: &[String]) -> String {
-    let mut out = message.to_string();
-    for secret in secrets {
-        if secret.len() >= 3 && out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), "***");
-        }
-    }
-    out
-}
-
-/// An error and its causes on one line (`client error (Connect): tcp connect error: ...`).
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        let text = inner.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        source = inner.source();
-    }
-    s
-}
-
-/// Marks a source busy while a pull runs, so that a pull which outlived its timeout (its
-/// blocking work still going) makes the next one fail at once instead of piling up.
-#[derive(Default)]
-pub struct Busy(Arc<AtomicBool>);
-
-impl Busy {
-    /// Takes the flag, or says the previous pull is still running.
-    pub fn enter(&self) -> Result<BusyToken, String> {
-        if self.0.swap(true, Ordering::AcqRel) {
-            return Err("the previous pull is still running (it exceeded its timeout)".into());
-        }
-        Ok(BusyToken(self.0.clone()))
-    }
-}
-
-/// Held while a pull runs; releases the flag when dropped.
-pub struct BusyToken(Arc<AtomicBool>);
-
-impl Drop for BusyToken {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
-    }
-}
-
-/// A timeout a source applies to its own work: a little shorter than the pipeline's, so the
-/// source's own message (which names its target) wins the race.
-pub fn own_deadline(config: &SourceConfig) -> std::time::Duration {
-    let t = config.timeout();
-    t.saturating_sub(t / 20)
 }

@@ -33,17 +33,17 @@ mod state;
 use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value as Json};
 use snapbridge_core::{Labels, SourceError};
 
-use super::document::entry::{describe, shorten};
-use super::{Busy, PullFuture, Pulled, Rejection, Source};
+use super::document::entry::describe;
+use super::{Busy, FileStamp, PullFuture, Pulled, Rejection, Source};
 use crate::config::SourceConfig;
-use crate::pipeline::normalize::MAX_LABEL_VALUE_BYTES;
+use crate::limits::MAX_LABEL_VALUE_BYTES;
+use crate::text::shorten;
 use state::{FileMark, State};
 
 /// Default bucket bounds (seconds): 1 ms to 10 s, for API requests and queries.
@@ -149,13 +149,6 @@ pub fn is_batch_name(name: &str) -> bool {
     }
 }
 
-fn mark_of(meta: &fs::Metadata) -> (u64, i128) {
-    (
-        meta.len(),
-        i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-    )
-}
-
 impl Inner {
     fn pull(&self) -> Result<Pulled, String> {
         let mut slot = self
@@ -206,7 +199,7 @@ impl Inner {
             let Ok(meta) = fs::metadata(&path) else {
                 continue;
             };
-            let (len, mtime_ns) = mark_of(&meta);
+            let FileStamp { len, mtime_ns, .. } = FileStamp::of(&meta);
             let known = state.files.get(name);
             if known.is_some_and(|m| m.len == len && m.mtime_ns == mtime_ns) {
                 continue;

@@ -214,7 +214,7 @@ impl Collector {
     /// Records a rejected key.
     pub fn reject(&mut self, key: String, reason: &'static str, detail: String) {
         self.rejected.push(Rejection {
-            key: entry::shorten(&key, 200),
+            key: crate::text::shorten(&key, 200),
             reason,
             detail,
         });

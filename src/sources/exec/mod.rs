@@ -154,10 +154,7 @@ impl Inner {
             let text = String::from_utf8_lossy(&err);
             let first = text.lines().map(str::trim).find(|l| !l.is_empty());
             return Err(match first {
-                Some(line) => format!(
-                    "exited with {status}: {}",
-                    document::entry::shorten(line, 200)
-                ),
+                Some(line) => format!("exited with {status}: {}", crate::text::shorten(line, 200)),
                 None => format!("exited with {status} (nothing on stderr)"),
             });
         }

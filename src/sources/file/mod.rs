@@ -17,7 +17,6 @@
 
 use std::fs::{self, File};
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -26,7 +25,7 @@ use globset::GlobMatcher;
 use snapbridge_core::SourceError;
 
 use super::document::{self, DocumentOptions};
-use super::{Busy, PullFuture, Pulled, Source};
+use super::{Busy, FileStamp, PullFuture, Pulled, Source};
 use crate::config::SourceConfig;
 
 /// Attempts at reading a file that changes while it is read.
@@ -180,22 +179,6 @@ fn newest(dir: &Path, matcher: &GlobMatcher) -> Result<Found, String> {
     .ok_or_else(|| "no file matches".to_string())
 }
 
-/// Identity and shape of a file at one instant: changed means re-read.
-#[derive(PartialEq, Eq, Clone, Copy, Debug)]
-struct Stamp {
-    ino: u64,
-    len: u64,
-    mtime_ns: i128,
-}
-
-fn stamp(meta: &fs::Metadata) -> Stamp {
-    Stamp {
-        ino: meta.ino(),
-        len: meta.len(),
-        mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-    }
-}
-
 /// Reads and parses `path`, again when it changed during a read that did not parse.
 fn read_stable(path: &Path, max_bytes: u64, opts: &DocumentOptions) -> Result<Pulled, String> {
     let mut last_error = String::new();
@@ -229,9 +212,9 @@ fn read_stable(path: &Path, max_bytes: u64, opts: &DocumentOptions) -> Result<Pu
             Err(e) => last_error = e,
         }
         // Did the file change while we read it (in place, or replaced by a rename)?
-        let after_fd = file.metadata().map(|m| stamp(&m)).ok();
-        let after_path = fs::metadata(path).map(|m| stamp(&m)).ok();
-        let start = Some(stamp(&before));
+        let after_fd = file.metadata().map(|m| FileStamp::of(&m)).ok();
+        let after_path = fs::metadata(path).map(|m| FileStamp::of(&m)).ok();
+        let start = Some(FileStamp::of(&before));
         if after_fd == start && after_path == start {
             break;
         }

@@ -54,7 +54,7 @@ impl RedisSource {
     pub fn from_config(config: &SourceConfig) -> Result<Self, String> {
         let url = config.url.as_ref().ok_or("kind = \"redis\" needs `url`")?;
         let shown = url.redacted();
-        let secrets: Vec<String> = url.password().map(str::to_string).into_iter().collect();
+        let secrets = url.secrets();
         let client = redis::Client::open(url.expose())
             .map_err(|e| format!("url {shown}: {}", scrub(&e.to_string(), &secrets)))?;
         let mode = match (&config.key, &config.pattern) {
