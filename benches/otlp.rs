@@ -75,7 +75,7 @@ fn bench_otlp(c: &mut Criterion) {
             SystemTime::now(),
             vec![(Ok(synthetic(n, 1).into()), Duration::ZERO)],
         );
-        let encoder = Encoder::new(
+        let mut encoder = Encoder::new(
             Temporality::Cumulative,
             &[("service.name".into(), "bench".into())],
         );

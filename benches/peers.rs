@@ -111,7 +111,7 @@ fn bench_peers(c: &mut Criterion) {
             SystemTime::now(),
             vec![(Ok(synthetic(n, 1).into()), Duration::ZERO)],
         );
-        let body = view.bodies.text.get().cloned().unwrap_or_default();
+        let body = snapbridge::sinks::prometheus::body(&view, Format::Text, false);
         group.bench_function(format!("snapbridge_render/{n}"), |b| {
             b.iter(|| render_from_scratch(&view, Format::Text, body.len()))
         });

@@ -79,17 +79,23 @@ fn bench_render(c: &mut Criterion) {
             SystemTime::now(),
             vec![(Ok(synthetic(n, 1).into()), Duration::ZERO)],
         );
-        let hint = view.bodies.text.get().map(|b| b.len()).unwrap_or(0);
+        let hint = snapbridge::sinks::prometheus::body(&view, Format::Text, false).len();
         group.bench_function(format!("{n}"), |b| {
             b.iter(|| render_from_scratch(&view, Format::Text, hint))
         });
         // What a steady cycle runs: the same series as the cycle before, from the line
         // prefixes the pipeline attached to the view.
-        assert!(view.prefixes.is_some(), "the cycle attached line prefixes");
+        let exposition = view
+            .attachments
+            .get::<snapbridge::sinks::prometheus::Exposition>();
+        assert!(
+            exposition.is_some_and(|e| e.prefixes.is_some()),
+            "the cycle attached line prefixes"
+        );
         group.bench_function(format!("cached/{n}"), |b| {
             b.iter(|| render(&view, Format::Text, hint))
         });
-        let text = view.bodies.text.get().cloned().unwrap_or_default();
+        let text = snapbridge::sinks::prometheus::body(&view, Format::Text, false);
         group.bench_function(format!("gzip/{n}"), |b| {
             b.iter(|| snapbridge::gzip::gzip(&text))
         });
@@ -123,13 +129,12 @@ fn bench_scrape(c: &mut Criterion) {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
         let url = format!("http://{}/metrics", listener.local_addr().expect("addr"));
-        let endpoint = Endpoint {
-            views: p.views(),
-            telemetry: p.telemetry(),
-            stale_after: Duration::from_secs(3600),
-            started: SystemTime::now(),
-            security: snapbridge::sinks::prometheus::Security::none(),
-        };
+        let endpoint = Endpoint::new(
+            p.views(),
+            p.telemetry(),
+            snapbridge::sinks::prometheus::Security::none(),
+            Duration::from_secs(3600),
+        );
         rt.spawn(serve(listener, endpoint, std::future::pending()));
         let agent = ureq::AgentBuilder::new().build();
         // 16 scrapers at once: one iteration is 16 concurrent GETs, each on its own thread.

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use snapbridge_core::{Number, TrackedValue};
@@ -126,7 +126,8 @@ fn init_logging() {
 }
 
 async fn run(config: Config, embedded: bool) -> Result<(), String> {
-    let pipeline = Pipeline::new(&config)?;
+    let mut pipeline = Pipeline::new(&config)?;
+    pipeline.add_publish_hook(Box::new(crate::sinks::prometheus::Renderer::new()));
     let listen = config.prometheus.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -154,13 +155,12 @@ async fn run(config: Config, embedded: bool) -> Result<(), String> {
         )?),
         None => None,
     };
-    let endpoint = Endpoint {
-        views: pipeline.views(),
-        telemetry: pipeline.telemetry(),
-        stale_after: pipeline.interval() * 3 + Duration::from_secs(30),
-        started: SystemTime::now(),
-        security: Security::from_config(&config.prometheus)?,
-    };
+    let endpoint = Endpoint::new(
+        pipeline.views(),
+        pipeline.telemetry(),
+        Security::from_config(&config.prometheus)?,
+        pipeline.interval() * 3 + Duration::from_secs(30),
+    );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut server_stop = stop_rx.clone();
     let server = tokio::spawn(serve(listener, endpoint, async move {

@@ -13,7 +13,6 @@ pub mod labels;
 pub mod limits;
 pub mod names;
 pub mod pipeline;
-pub mod selfmetrics;
 pub mod sinks;
 pub mod sources;
 pub mod text;

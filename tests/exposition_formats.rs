@@ -214,7 +214,13 @@ fn a_zero_quality_refuses_gzip_however_it_is_written() {
     bridge.cycle();
     let url = bridge.url("/metrics");
     let (_, _, _, plain) = http_get(&url, &[]);
-    for refused in ["gzip;q=0", "gzip; q=0.0", "gzip;q=0.000", "*;q=0", "gzip;q=0, *"] {
+    for refused in [
+        "gzip;q=0",
+        "gzip; q=0.0",
+        "gzip;q=0.000",
+        "*;q=0",
+        "gzip;q=0, *",
+    ] {
         let (status, _, ce, body) = http_get(&url, &[("Accept-Encoding", refused)]);
         assert_eq!(status, 200, "{refused}");
         assert_eq!(ce, "", "{refused} must not get gzip");

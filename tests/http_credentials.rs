@@ -17,11 +17,14 @@ use hyper_util::rt::TokioIo;
 use common::Bridge;
 use common::sources::{metric, scrape};
 
+/// Each request's `Authorization` header (if any) and request target.
+type Seen = Arc<Mutex<Vec<(Option<String>, String)>>>;
+
 /// A hyper server on a loopback port, on a runtime of its own, that answers every request
 /// with a small JSON snapshot and keeps each request's `Authorization` and path.
 struct Recorder {
     port: u16,
-    seen: Arc<Mutex<Vec<(Option<String>, String)>>>,
+    seen: Seen,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -36,7 +39,7 @@ impl Recorder {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen: Seen = Arc::new(Mutex::new(Vec::new()));
         let record = seen.clone();
         runtime.spawn(async move {
             loop {
@@ -51,10 +54,7 @@ impl Recorder {
                             .get(hyper::header::AUTHORIZATION)
                             .and_then(|v| v.to_str().ok())
                             .map(str::to_string);
-                        record
-                            .lock()
-                            .unwrap()
-                            .push((auth, req.uri().to_string()));
+                        record.lock().unwrap().push((auth, req.uri().to_string()));
                         async {
                             Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
                                 br#"{"records_written": 42}"#,

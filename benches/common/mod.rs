@@ -18,6 +18,7 @@ pub fn pipeline() -> Pipeline {
         ..SourceConfig::in_process("bench")
     };
     p.add_metrics_source(&source, Arc::new(|| Ok(Snapshot::new())));
+    p.add_publish_hook(Box::new(snapbridge::sinks::prometheus::Renderer::new()));
     p
 }
 

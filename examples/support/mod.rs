@@ -10,7 +10,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use snapbridge::pipeline::Pipeline;
 use snapbridge::sinks::otlp::{OtlpSink, Settings};
@@ -105,7 +105,7 @@ impl Served {
 
 /// Binds the endpoint and runs `pipeline` on its interval.
 pub async fn serve_pipeline(
-    pipeline: Pipeline,
+    mut pipeline: Pipeline,
     listen: Option<SocketAddr>,
 ) -> Result<Served, String> {
     let listener = match listen {
@@ -123,13 +123,13 @@ pub async fn serve_pipeline(
         },
     };
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let endpoint = Endpoint {
-        views: pipeline.views(),
-        telemetry: pipeline.telemetry(),
-        stale_after: pipeline.interval() * 3 + Duration::from_secs(30),
-        started: SystemTime::now(),
-        security: Security::none(),
-    };
+    pipeline.add_publish_hook(Box::new(snapbridge::sinks::prometheus::Renderer::new()));
+    let endpoint = Endpoint::new(
+        pipeline.views(),
+        pipeline.telemetry(),
+        Security::none(),
+        pipeline.interval() * 3 + Duration::from_secs(30),
+    );
     // OTLP too, when the standard OTEL_EXPORTER_OTLP_* variables ask for it.
     let otlp = Settings::resolve(None, |k| std::env::var(k).ok(), &addr.to_string())?
         .map(|settings| OtlpSink::spawn(settings, pipeline.subscribe(), pipeline.telemetry()))

@@ -5,13 +5,17 @@
 //! ```
 //!
 //! Each cycle pulls all sources concurrently (each with its own timeout), applies the
-//! results in config order, adds snapbridge's own metrics, renders the text body once, and
-//! swaps the new view in. A source error never stops the loop.
+//! results in config order, adds snapbridge's own metrics, hands the new view to each
+//! sink's [`PublishHook`] (the Prometheus sink renders its body there, once) and swaps it
+//! in. A source error never stops the loop.
 
 pub mod families;
 pub mod normalize;
+pub mod selfmetrics;
 pub mod source_runtime;
 mod state_file;
+
+pub use selfmetrics::{CycleFigures, SinkStats, Telemetry};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -22,11 +26,10 @@ use tokio::task::JoinSet;
 
 use crate::blocking::off_the_reactor;
 use crate::config::{Config, SourceConfig};
-use crate::selfmetrics::{CycleFigures, SelfMetrics, Telemetry};
-use crate::sinks::prometheus::line_prefixes::PrefixCache;
 use crate::sources::{self, InProcess, Pulled, Source};
-use crate::view::{Bodies, View};
+use crate::view::{Attachments, View};
 use families::FamilyTable;
+use selfmetrics::SelfMetrics;
 use source_runtime::SourceRuntime;
 
 /// One source's pull: its snapshot or error, and how long it took.
@@ -34,6 +37,16 @@ pub type PullResult = (Result<Pulled, SourceError>, Duration);
 
 /// Where the current view lives; sinks load it, the pipeline swaps it.
 pub type ViewCell = Arc<ArcSwap<View>>;
+
+/// A sink's part in publishing: called with each new view before anyone can read it, so
+/// what the sink derives from a view (its rendered body, say) is made once per cycle, on
+/// the pipeline's side of the swap, and attached to the view
+/// ([`View::attachments`](crate::view::View::attachments)). Only configured sinks add a
+/// hook, so a sink that is not there costs nothing.
+pub trait PublishHook: Send + Sync {
+    /// Derives what the sink needs from `view` and attaches it.
+    fn on_publish(&mut self, view: &mut View);
+}
 
 /// The pull-track-publish loop and all state it keeps between cycles.
 pub struct Pipeline {
@@ -48,9 +61,7 @@ pub struct Pipeline {
     // Push sinks wait on this for each new view; `/metrics` reads `published` instead.
     notify: tokio::sync::watch::Sender<Arc<View>>,
     figures: CycleFigures,
-    last_body_len: usize,
-    // Line prefixes of the last views: a steady cycle renders from them.
-    line_prefixes: PrefixCache,
+    hooks: Vec<Box<dyn PublishHook>>,
     state_file: Option<std::path::PathBuf>,
     // Saved state read at start, handed to each source as it is added.
     saved_state: std::collections::HashMap<String, String>,
@@ -75,8 +86,7 @@ impl Pipeline {
             published: Arc::new(ArcSwap::from_pointee(View::empty())),
             notify: tokio::sync::watch::Sender::new(Arc::new(View::empty())),
             figures: CycleFigures::default(),
-            last_body_len: 4096,
-            line_prefixes: PrefixCache::new(),
+            hooks: Vec::new(),
             state_file: config.state_file.clone(),
             saved_state: std::collections::HashMap::new(),
         };
@@ -138,6 +148,11 @@ impl Pipeline {
         self.add_source(config, Arc::new(InProcess::new(source)));
     }
 
+    /// Adds a sink's hook, called with every view from the next one on.
+    pub fn add_publish_hook(&mut self, hook: Box<dyn PublishHook>) {
+        self.hooks.push(hook);
+    }
+
     /// The cell holding the current view, for sinks.
     pub fn views(&self) -> ViewCell {
         self.published.clone()
@@ -174,7 +189,7 @@ impl Pipeline {
     }
 
     /// The cycle after the pull: normalise and track each source's result (in source
-    /// order), add the self-metrics, render the text body once, and swap the view in.
+    /// order), add the self-metrics, run the sinks' hooks, and swap the view in.
     pub fn publish(&mut self, now: SystemTime, results: Vec<PullResult>) -> Arc<View> {
         let mut points = Vec::with_capacity(self.figures.series + 64);
         for (runtime, (result, elapsed)) in self.sources.iter_mut().zip(results) {
@@ -195,17 +210,13 @@ impl Pipeline {
             points,
             families: self.families.sorted(),
             sources: self.sources.iter().map(|s| s.status.clone()).collect(),
-            bodies: Bodies::default(),
-            prefixes: None,
+            attachments: Attachments::default(),
         };
-        let render_started = Instant::now();
-        let (text, prefixes) = self
-            .line_prefixes
-            .render(&view, self.last_body_len + self.last_body_len / 8);
-        view.prefixes = prefixes;
-        self.last_body_len = text.len();
-        let _ = view.bodies.text.set(text.into());
-        self.figures.render_duration = render_started.elapsed();
+        let hooks_started = Instant::now();
+        for hook in &mut self.hooks {
+            hook.on_publish(&mut view);
+        }
+        self.figures.render_duration = hooks_started.elapsed();
         self.figures.series = view.points.len();
         let view = Arc::new(view);
         self.published.store(view.clone());

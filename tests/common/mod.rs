@@ -13,12 +13,12 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use snapbridge::config::{Config, SourceConfig};
 use snapbridge::core::{MetricsSource, Snapshot, SourceError};
 use snapbridge::pipeline::Pipeline;
-use snapbridge::selfmetrics::Telemetry;
+use snapbridge::pipeline::Telemetry;
 use snapbridge::sinks::prometheus::{Endpoint, serve};
 use snapbridge::view::View;
 
@@ -283,14 +283,14 @@ impl Bridge {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let endpoint = Endpoint {
-            views: pipeline.views(),
-            telemetry: pipeline.telemetry(),
-            stale_after: Duration::from_secs(3600),
-            started: SystemTime::now(),
-            security: snapbridge::sinks::prometheus::Security::from_config(&config.prometheus)
+        pipeline.add_publish_hook(Box::new(snapbridge::sinks::prometheus::Renderer::new()));
+        let endpoint = Endpoint::new(
+            pipeline.views(),
+            pipeline.telemetry(),
+            snapbridge::sinks::prometheus::Security::from_config(&config.prometheus)
                 .expect("endpoint security"),
-        };
+            Duration::from_secs(3600),
+        );
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         runtime.spawn(serve(listener, endpoint, async move {
             let _ = rx.await;
@@ -329,7 +329,7 @@ impl Bridge {
     }
 
     pub fn scrapes(&self) -> u64 {
-        self.telemetry.scrapes.load(Ordering::Relaxed)
+        self.telemetry.prometheus.exports.load(Ordering::Relaxed)
     }
 }
 

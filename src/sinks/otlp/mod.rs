@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::selfmetrics::Telemetry;
+use crate::pipeline::Telemetry;
 use crate::view::View;
 use transport::Transport;
 

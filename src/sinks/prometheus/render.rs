@@ -8,6 +8,7 @@
 
 use snapbridge_core::{Histogram, Kind, Number, TrackedValue};
 
+use super::Exposition;
 use crate::labels::escape_into;
 use crate::view::{Family, Point, View};
 
@@ -28,11 +29,13 @@ pub enum Format {
 
 /// Renders a whole view. `capacity` is a size hint (the previous body's length).
 ///
-/// From the view's line prefixes when the pipeline attached them (nearly every cycle: see
-/// [`LinePrefixes`](super::line_prefixes::LinePrefixes)), from scratch otherwise.
+/// From the view's line prefixes when the sink's [`Renderer`](super::Renderer) attached
+/// them (nearly every cycle: see [`LinePrefixes`](super::line_prefixes::LinePrefixes)), from
+/// scratch otherwise.
 pub fn render(view: &View, format: Format, capacity: usize) -> Vec<u8> {
-    view.prefixes
-        .as_ref()
+    view.attachments
+        .get::<Exposition>()
+        .and_then(|e| e.prefixes.as_ref())
         .and_then(|p| p.render(view, format, capacity))
         .unwrap_or_else(|| render_from_scratch(view, format, capacity))
 }

@@ -58,7 +58,7 @@ fn attrs(kvs: &[opentelemetry_proto::tonic::common::v1::KeyValue]) -> Vec<(Strin
 #[test]
 fn prost_decodes_what_the_encoder_writes() {
     let v = view(120394);
-    let enc = Encoder::new(
+    let mut enc = Encoder::new(
         Temporality::Cumulative,
         &[("service.name".into(), "x".into())],
     );

@@ -10,8 +10,9 @@ use proptest::prelude::*;
 use snapbridge_core::{Histogram, Kind, Number, Tracked, TrackedValue};
 
 use super::PrefixCache;
+use crate::sinks::prometheus::Exposition;
 use crate::sinks::prometheus::render::{Format, render, render_from_scratch};
-use crate::view::{Bodies, Family, Point, SeriesMeta, View};
+use crate::view::{Attachments, Family, Point, SeriesMeta, View};
 
 /// What happens before a cycle.
 #[derive(Clone, Debug)]
@@ -160,14 +161,13 @@ proptest! {
                 points,
                 families: families.clone(),
                 sources: Vec::new(),
-                bodies: Bodies::default(),
-                prefixes: None,
+                attachments: Attachments::default(),
             };
             let want = render_from_scratch(&view, Format::Text, hint);
             let (got, prefixes) = cache.render(&view, hint);
             prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "cycle {}", cycle);
             // The prefixes attached to the view serve OpenMetrics as well.
-            view.prefixes = prefixes;
+            view.attachments.insert(Exposition::new(prefixes));
             let want = render_from_scratch(&view, Format::OpenMetrics, hint);
             let got = render(&view, Format::OpenMetrics, hint);
             prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "cycle {} (OpenMetrics)", cycle);
@@ -199,8 +199,7 @@ fn steady_views_are_served_from_the_cache_and_churn_backs_off() {
             .collect(),
         families: families.clone(),
         sources: Vec::new(),
-        bodies: Bodies::default(),
-        prefixes: None,
+        attachments: Attachments::default(),
     };
     let mut cache = PrefixCache::new();
     let mut first = None;
