@@ -29,8 +29,8 @@ use opentelemetry_sdk::metrics::{
     Temporality as SdkTemporality,
 };
 use prost::Message;
-use snapbridge::config::otlp::Temporality;
 use snapbridge::sinks::otlp::Encoder;
+use snapbridge::sinks::otlp::Temporality;
 
 mod common;
 use common::{NAMES, labels, series, synthetic};

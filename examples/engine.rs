@@ -20,9 +20,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::Deserialize;
+use snapbridge::Builder;
 use snapbridge::config::{Config, SourceConfig};
 use snapbridge::core::{Histogram, Labels, MetricsSource, Sample, Snapshot, SourceError};
-use snapbridge::pipeline::Pipeline;
 use support::{AbortOnDrop, Options, Running};
 
 /// Unique identifier of a metric (seed 003's `types.rs`).
@@ -258,9 +258,9 @@ pub async fn start(options: Options) -> Result<(Running, Handle), String> {
     };
     let config =
         Config::parse(&options.interval_toml(), "engine example").map_err(|e| e.to_string())?;
-    let mut pipeline = Pipeline::new(&config)?;
-    pipeline.add_metrics_source(&SourceConfig::in_process("engine"), registry.clone());
-    let served = support::serve_pipeline(pipeline, options.listen).await?;
+    let builder =
+        Builder::from_config(&config).source(SourceConfig::new("engine"), registry.clone());
+    let served = support::serve(builder, options.listen).await?;
     let lines = vec![
         format!("engine: metric definitions loaded from {}", defs.display()),
         format!(

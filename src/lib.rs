@@ -7,6 +7,7 @@
 pub mod blocking;
 pub mod cli;
 pub mod config;
+pub mod exporter;
 pub mod gzip;
 pub mod http_client;
 pub mod labels;
@@ -16,6 +17,8 @@ pub mod pipeline;
 pub mod sinks;
 pub mod sources;
 pub mod text;
+pub mod values;
 pub mod view;
 
+pub use exporter::{Builder, Error, Handle};
 pub use snapbridge_core as core;

@@ -25,8 +25,7 @@ use snapbridge_core::{MetricsSource, SourceError};
 use tokio::task::JoinSet;
 
 use crate::blocking::off_the_reactor;
-use crate::config::{Config, SourceConfig};
-use crate::sources::{self, InProcess, Pulled, Source};
+use crate::sources::{InProcess, Pulled, Source, SourceConfig, SourceEntry};
 use crate::view::{Attachments, View};
 use families::FamilyTable;
 use selfmetrics::SelfMetrics;
@@ -46,6 +45,38 @@ pub type ViewCell = Arc<ArcSwap<View>>;
 pub trait PublishHook: Send + Sync {
     /// Derives what the sink needs from `view` and attaches it.
     fn on_publish(&mut self, view: &mut View);
+}
+
+/// How the pipeline runs.
+#[derive(Clone, Debug)]
+pub struct PipelineSettings {
+    /// Period of the pull cycle.
+    pub interval: Duration,
+    /// Snapshot timeout of a source that sets none (at most the interval; the interval when
+    /// `None`).
+    pub timeout: Option<Duration>,
+    /// How long the state of a series absent from its source is kept.
+    pub max_staleness: Duration,
+    /// Where the trackers' state is kept between runs (none: it is not kept).
+    pub state_file: Option<std::path::PathBuf>,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        PipelineSettings {
+            interval: Duration::from_secs(10),
+            timeout: None,
+            max_staleness: Duration::from_secs(600),
+            state_file: None,
+        }
+    }
+}
+
+impl PipelineSettings {
+    /// The timeout of a source that sets none.
+    pub fn default_timeout(&self) -> Duration {
+        self.timeout.unwrap_or(self.interval).min(self.interval)
+    }
 }
 
 /// The pull-track-publish loop and all state it keeps between cycles.
@@ -68,17 +99,12 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// A pipeline with the sources of `config`.
-    pub fn new(config: &Config) -> Result<Self, String> {
-        let interval = config.interval.0;
+    /// A pipeline without sources yet.
+    pub fn new(settings: PipelineSettings) -> Self {
         let mut pipeline = Pipeline {
-            interval,
-            default_timeout: config
-                .timeout
-                .map(|d| d.0)
-                .unwrap_or(interval)
-                .min(interval),
-            max_staleness: config.max_staleness.0,
+            interval: settings.interval,
+            default_timeout: settings.default_timeout(),
+            max_staleness: settings.max_staleness,
             sources: Vec::new(),
             families: FamilyTable::new(),
             self_metrics: SelfMetrics::default(),
@@ -87,16 +113,11 @@ impl Pipeline {
             notify: tokio::sync::watch::Sender::new(Arc::new(View::empty())),
             figures: CycleFigures::default(),
             hooks: Vec::new(),
-            state_file: config.state_file.clone(),
+            state_file: settings.state_file,
             saved_state: std::collections::HashMap::new(),
         };
         pipeline.read_state();
-        for source in config.own_sources() {
-            let built = sources::from_config(source)
-                .map_err(|e| format!("source {:?}: {e}", source.name))?;
-            pipeline.add_source(source, built);
-        }
-        Ok(pipeline)
+        pipeline
     }
 
     /// Reads the state file, if one is configured; a bad file is reported and ignored.
@@ -127,10 +148,25 @@ impl Pipeline {
         }
     }
 
-    /// Adds a source of any kind, typed and labelled by `config`.
-    pub fn add_source(&mut self, config: &SourceConfig, source: Arc<dyn Source>) {
-        let mut runtime =
-            SourceRuntime::new(config, source, self.default_timeout, self.max_staleness);
+    /// Adds a configured source (a `[[source]]` entry), built now.
+    pub fn add_entry(&mut self, entry: &SourceEntry) -> Result<(), String> {
+        let source = entry
+            .build()
+            .map_err(|e| format!("source {:?}: {e}", entry.config.name))?;
+        self.add_source(&entry.config, entry.kind, source);
+        Ok(())
+    }
+
+    /// Adds a source of kind `kind` (shown on the status page), typed and labelled by
+    /// `config`.
+    pub fn add_source(&mut self, config: &SourceConfig, kind: &str, source: Arc<dyn Source>) {
+        let mut runtime = SourceRuntime::new(
+            config,
+            kind,
+            source,
+            self.default_timeout,
+            self.max_staleness,
+        );
         if let Some(saved) = self.saved_state.remove(&config.name) {
             // Checked when the file was read, so this cannot fail.
             match runtime.restore_state(&saved) {
@@ -145,7 +181,7 @@ impl Pipeline {
 
     /// Adds an in-process [`MetricsSource`] (an application's own metrics object).
     pub fn add_metrics_source(&mut self, config: &SourceConfig, source: Arc<dyn MetricsSource>) {
-        self.add_source(config, Arc::new(InProcess::new(source)));
+        self.add_source(config, "in_process", Arc::new(InProcess::new(source)));
     }
 
     /// Adds a sink's hook, called with every view from the next one on.
@@ -261,33 +297,5 @@ impl Pipeline {
             }
         }
         results
-    }
-
-    /// Runs cycles every `interval` until `shutdown` resolves, then runs one last cycle
-    /// (the final pull), bounded by `final_timeout`, and returns.
-    pub async fn run(
-        mut self,
-        shutdown: impl std::future::Future<Output = ()>,
-        final_timeout: Duration,
-    ) {
-        let mut ticker = tokio::time::interval(self.interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {
-                    let view = self.run_cycle().await;
-                    tracing::debug!(cycle = view.cycle, series = view.points.len(), "cycle published");
-                }
-                _ = &mut shutdown => break,
-            }
-        }
-        match tokio::time::timeout(final_timeout, self.run_cycle()).await {
-            Ok(view) => tracing::info!(cycle = view.cycle, "final cycle published"),
-            Err(_) => tracing::warn!(
-                timeout = %humantime::format_duration(final_timeout),
-                "final cycle did not finish within the shutdown timeout"
-            ),
-        }
     }
 }

@@ -10,8 +10,7 @@ use snapbridge_core::{
 
 use super::families::FamilyTable;
 use super::normalize::{NormalizeStats, Normalizer};
-use crate::config::SourceConfig;
-use crate::sources::{PullFuture, Pulled, Source};
+use crate::sources::{PullFuture, Pulled, Source, SourceConfig};
 use crate::text::one_line;
 use crate::view::{Point, SeriesMeta, SourceStatus};
 
@@ -49,6 +48,7 @@ impl SourceRuntime {
     /// Sets up a source from its config entry and the source that serves it.
     pub fn new(
         config: &SourceConfig,
+        kind: &str,
         source: Arc<dyn Source>,
         default_timeout: Duration,
         max_staleness: Duration,
@@ -79,7 +79,7 @@ impl SourceRuntime {
             },
             status: SourceStatus {
                 name: config.name.clone(),
-                kind: config.kind.to_string(),
+                kind: kind.to_string(),
                 up: false,
                 last_error: None,
                 last_warning: None,

@@ -1,17 +1,23 @@
-//! Sources: where snapshots come from. One folder per kind, each with the same shape: a
-//! type that implements [`Source`] (or `snapbridge_core::MetricsSource` for in-process
-//! ones) and a `from_config` constructor.
+//! Sources: where snapshots come from.
+//!
+//! Each kind a `[[source]]` table can name is one folder, `sources/<kind>/`, with
+//! everything about it: its config struct (its own keys, their defaults and checks, the
+//! doc comments that document them), its puller (a [`Source`]) and its tests. The keys every
+//! source has live in one shared [`SourceConfig`]; the config file reads both from the same
+//! table. Adding a kind is its folder and one line in [`source_kinds!`] below.
+//!
+//! In-process sources (an application's own `snapbridge_core::MetricsSource`) are added in
+//! code with a [`SourceConfig`] and run through [`InProcess`].
 
-pub mod batch_dir;
-pub mod demo;
+mod config;
 pub mod document;
-pub mod exec;
-pub mod file;
-pub mod http;
-pub mod redis;
 mod shared;
 
-pub use shared::{Busy, BusyToken, FileStamp, own_deadline, scrub};
+pub use config::{
+    DEFAULT_DENY_LABELS, DEFAULT_MAX_SERIES, DEFAULT_TIMEOUT, KeyError, KindConfig, KindEntry,
+    KindRules, SourceConfig, SourceEntry,
+};
+pub use shared::{Busy, BusyToken, FileStamp, max_bytes, own_deadline, scrub};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,7 +25,42 @@ use std::sync::Arc;
 
 use snapbridge_core::{MetricsSource, Snapshot, SourceError};
 
-use crate::config::{SourceConfig, SourceKind};
+/// Declares the source kinds: each line `module => ConfigType` is the folder
+/// `sources/<module>/` and the type of its keys, registered under the name `module`.
+macro_rules! source_kinds {
+    ($($(#[$attr:meta])* $module:ident => $config:ident,)*) => {
+        $($(#[$attr])* pub mod $module;)*
+
+        /// Every kind a `[[source]]` table can name, in the order the docs list them.
+        pub fn kinds() -> &'static [KindEntry] {
+            // One push per line, because a line may carry a `#[cfg]` and `vec![...]`
+            // elements cannot.
+            #[allow(clippy::vec_init_then_push)]
+            static KINDS: std::sync::LazyLock<Vec<KindEntry>> = std::sync::LazyLock::new(|| {
+                let mut kinds = Vec::new();
+                $($(#[$attr])* kinds.push(KindEntry::of::<$module::$config>(stringify!($module)));)*
+                kinds
+            });
+            &KINDS
+        }
+    };
+}
+
+source_kinds! {
+    demo => DemoConfig,
+    http => HttpConfig,
+    file => FileConfig,
+    batch_dir => BatchDirConfig,
+    redis => RedisConfig,
+    exec => ExecConfig,
+    #[cfg(test)]
+    echo => EchoConfig,
+}
+
+/// The registered kind named `name`.
+pub fn kind(name: &str) -> Option<&'static KindEntry> {
+    kinds().iter().find(|k| k.name == name)
+}
 
 /// A value a source could not turn into a sample (a string where a number belongs, say).
 /// The rest of the snapshot is still exported; the rejection is counted and shown.
@@ -90,22 +131,5 @@ impl Source for InProcess {
             .await
             .unwrap_or_else(|e| Err(SourceError::new(format!("snapshot() panicked: {e}"))))
         })
-    }
-}
-
-/// Builds the source a config entry describes.
-pub fn from_config(config: &SourceConfig) -> Result<Arc<dyn Source>, String> {
-    match config.kind {
-        SourceKind::Demo => Ok(Arc::new(InProcess::new(Arc::new(
-            demo::DemoPersistence::from_config(config),
-        )))),
-        SourceKind::Http => Ok(Arc::new(http::HttpSource::from_config(config)?)),
-        SourceKind::File => Ok(Arc::new(file::FileSource::from_config(config)?)),
-        SourceKind::BatchDir => Ok(Arc::new(batch_dir::BatchDirSource::from_config(config)?)),
-        SourceKind::Redis => Ok(Arc::new(redis::RedisSource::from_config(config)?)),
-        SourceKind::Exec => Ok(Arc::new(exec::ExecSource::from_config(config)?)),
-        SourceKind::InProcess => {
-            Err("in-process sources are added in code with Pipeline::add_metrics_source".into())
-        }
     }
 }

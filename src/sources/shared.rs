@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::SourceConfig;
+use crate::values::ByteSize;
 
 /// Replaces every secret (a password, a token) found in `message` with `***`: errors of
 /// libraries sometimes echo what they were given.
@@ -42,6 +43,14 @@ impl Drop for BusyToken {
     fn drop(&mut self) {
         self.0.store(false, Ordering::Release);
     }
+}
+
+/// The largest document a source reads when its `max_bytes` is not set.
+pub const DEFAULT_MAX_BYTES: u64 = 16 << 20;
+
+/// A source's document size limit: its `max_bytes`, or [`DEFAULT_MAX_BYTES`].
+pub fn max_bytes(limit: Option<ByteSize>) -> u64 {
+    limit.map_or(DEFAULT_MAX_BYTES, |b| b.0)
 }
 
 /// A timeout a source applies to its own work: a little shorter than the pipeline's, so the

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::config::otlp::{Compression, OtlpConfig, Protocol, Temporality};
+use super::config::{Compression, OtlpConfig, Protocol, Temporality};
 
 /// Resolved OTLP settings.
 #[derive(Clone)]

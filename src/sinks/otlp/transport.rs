@@ -17,7 +17,7 @@ use tonic::metadata::{MetadataKey, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
 use super::Settings;
-use crate::config::otlp::{Compression, Protocol};
+use super::config::{Compression, Protocol};
 use crate::http_client::{self, ExtraRoots, HttpsClient, Version};
 use crate::text::{error_chain, one_line};
 

@@ -5,6 +5,7 @@
 //! publish hook that renders the text body of each view (from line prefixes kept between
 //! cycles) and attaches it as an [`Exposition`]; the server answers scrapes from it.
 
+mod config;
 mod exposition;
 pub mod line_prefixes;
 mod negotiate;
@@ -13,6 +14,7 @@ mod security;
 mod server;
 mod status_page;
 
+pub use config::{DEFAULT_LISTEN, PrometheusConfig, TlsServerConfig};
 pub use exposition::{Exposition, Renderer, body, body_ready};
 pub use negotiate::{accepts_gzip, negotiate};
 pub use security::Security;

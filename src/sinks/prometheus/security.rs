@@ -8,7 +8,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::config::PrometheusConfig;
+use super::PrometheusConfig;
 
 /// Credentials checked recently: bcrypt costs tens of milliseconds on purpose, and a
 /// scraper sends the same header every scrape (exporter-toolkit caches the same way).

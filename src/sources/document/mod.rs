@@ -32,8 +32,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 use snapbridge_core::{Sample, Snapshot};
 
-use super::{Pulled, Rejection};
-use crate::config::{KindRules, SourceConfig};
+use super::{KindRules, Pulled, Rejection, SourceConfig};
+use crate::values::JsonPointer;
 
 /// Nested plain objects deeper than this are rejected rather than flattened.
 const MAX_DEPTH: usize = 16;
@@ -72,15 +72,11 @@ pub struct DocumentOptions {
 }
 
 impl DocumentOptions {
-    /// From a source's config entry.
-    pub fn from_config(config: &SourceConfig) -> Self {
+    /// For a source with `pointer` (its kind's key) and `common` keys.
+    pub fn new(pointer: Option<&JsonPointer>, common: &SourceConfig) -> Self {
         DocumentOptions {
-            pointer: config
-                .pointer
-                .as_ref()
-                .map(|p| p.0.clone())
-                .filter(|p| !p.is_empty()),
-            rules: config.kind_rules(),
+            pointer: pointer.map(|p| p.0.clone()).filter(|p| !p.is_empty()),
+            rules: common.kind_rules(),
         }
     }
 }

@@ -4,7 +4,12 @@ use snapbridge_core::{Number, Value};
 
 fn opts(extra: &str) -> DocumentOptions {
     let text = format!("[[source]]\nname = \"s\"\nkind = \"exec\"\ncommand = [\"x\"]\n{extra}\n");
-    DocumentOptions::from_config(&Config::parse(&text, "t").unwrap().sources[0])
+    let entry = &Config::parse(&text, "t").unwrap().sources[0];
+    // The pointer is the kind's key; the rules come from the common ones.
+    let pointer = extra
+        .strip_prefix("pointer = ")
+        .map(|p| JsonPointer(p.trim_matches('"').to_string()));
+    DocumentOptions::new(pointer.as_ref(), &entry.config)
 }
 
 fn value_of<'a>(p: &'a Pulled, name: &str) -> &'a Value {

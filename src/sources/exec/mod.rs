@@ -19,9 +19,45 @@ use snapbridge_core::SourceError;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
+use serde::Deserialize;
+
 use super::document::{self, DocumentOptions};
-use super::{PullFuture, Pulled, Source, own_deadline};
-use crate::config::SourceConfig;
+use super::{KeyError, KindConfig, PullFuture, Pulled, Source, SourceConfig, max_bytes, own_deadline};
+use crate::values::{ByteSize, JsonPointer};
+
+/// The command to run, and how to read what it prints.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecConfig {
+    /// The program and its arguments, run without a shell.
+    pub command: Vec<String>,
+    /// JSON pointer to the metrics object inside the document, e.g. `"/metrics"`.
+    #[serde(default)]
+    pub pointer: Option<JsonPointer>,
+    /// The most of stdout read (default 16 MiB); more fails the snapshot.
+    #[serde(default)]
+    pub max_bytes: Option<ByteSize>,
+}
+
+impl KindConfig for ExecConfig {
+    fn example() -> &'static str {
+        "command = [\"/usr/local/bin/app-metrics\", \"--json\"]"
+    }
+
+    fn validate(&self, _: &SourceConfig) -> Result<(), KeyError> {
+        match self.command.first() {
+            Some(program) if !program.trim().is_empty() => Ok(()),
+            _ => Err(KeyError::new(
+                "command",
+                "must name a program: [\"prog\", \"arg\", ...]",
+            )),
+        }
+    }
+
+    fn build(&self, common: &SourceConfig) -> Result<Arc<dyn Source>, String> {
+        Ok(Arc::new(ExecSource::new(self, common)?))
+    }
+}
 
 /// Most of stderr kept for the error message.
 const STDERR_BYTES: u64 = 64 * 1024;
@@ -40,20 +76,19 @@ struct Inner {
 }
 
 impl ExecSource {
-    /// From a `kind = "exec"` entry (validated: `command` names a program).
-    pub fn from_config(config: &SourceConfig) -> Result<Self, String> {
-        let command = config
+    /// The source an `exec` entry describes.
+    pub fn new(config: &ExecConfig, common: &SourceConfig) -> Result<Self, String> {
+        let (program, args) = config
             .command
-            .as_ref()
-            .filter(|c| !c.is_empty())
+            .split_first()
             .ok_or("kind = \"exec\" needs `command`")?;
         Ok(ExecSource {
             inner: Arc::new(Inner {
-                program: command[0].clone(),
-                args: command[1..].to_vec(),
-                timeout: own_deadline(config),
-                max_bytes: config.max_bytes(),
-                opts: Arc::new(DocumentOptions::from_config(config)),
+                program: program.clone(),
+                args: args.to_vec(),
+                timeout: own_deadline(common),
+                max_bytes: max_bytes(config.max_bytes),
+                opts: Arc::new(DocumentOptions::new(config.pointer.as_ref(), common)),
             }),
         })
     }

@@ -1,5 +1,6 @@
-//! `kind = "file"`: a JSON snapshot file read each cycle (seed 000's "json" and "rotation"
-//! backends write such files).
+//! `kind = "file"`: a JSON snapshot file read each cycle, as applications write when they
+//! dump their counters to disk (a storage layer's JSON backend, say, or one that rotates
+//! to a new file now and then).
 //!
 //! Decisions:
 //! - `path` names one file; `path_glob` (a pattern in the file name only) reads the newest
@@ -24,9 +25,12 @@ use std::time::{Duration, SystemTime};
 use globset::GlobMatcher;
 use snapbridge_core::SourceError;
 
+mod config;
+
+pub use config::FileConfig;
+
 use super::document::{self, DocumentOptions};
-use super::{Busy, FileStamp, PullFuture, Pulled, Source};
-use crate::config::SourceConfig;
+use super::{Busy, FileStamp, PullFuture, Pulled, Source, SourceConfig, max_bytes};
 
 /// Attempts at reading a file that changes while it is read.
 const ATTEMPTS: usize = 3;
@@ -55,8 +59,8 @@ enum Target {
 }
 
 impl FileSource {
-    /// From a `kind = "file"` entry (validated: `path` or `path_glob`).
-    pub fn from_config(config: &SourceConfig) -> Result<Self, String> {
+    /// The source a `file` entry describes.
+    pub fn new(config: &FileConfig, common: &SourceConfig) -> Result<Self, String> {
         let target = match (&config.path, &config.path_glob) {
             (Some(p), _) => Target::Path(p.clone()),
             (None, Some(g)) => {
@@ -81,8 +85,8 @@ impl FileSource {
             inner: Arc::new(Inner {
                 target,
                 last: std::sync::Mutex::new(None),
-                max_bytes: config.max_bytes(),
-                opts: DocumentOptions::from_config(config),
+                max_bytes: max_bytes(config.max_bytes),
+                opts: DocumentOptions::new(config.pointer.as_ref(), common),
                 busy: Busy::default(),
             }),
         })

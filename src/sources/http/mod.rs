@@ -1,8 +1,11 @@
-//! `kind = "http"`: GET a URL that answers with a JSON snapshot (seed 004's `/metrics`).
+//! `kind = "http"`: GET a URL that answers with a JSON snapshot, as services that keep their
+//! own counters often offer (a job queue's `/metrics` returning
+//! `{"jobs_created": 120, "jobs_in_progress": 3}`).
 //!
 //! Decisions:
-//! - hyper's own client (hyper-util, with rustls through hyper-rustls), already in the
-//!   build for OTLP/HTTP: no second HTTP stack. Connections are pooled between cycles.
+//! - hyper's own client (hyper-util, with rustls through hyper-rustls), set up once for this
+//!   source and the OTLP sink ([`crate::http_client`]): no second HTTP stack. Connections
+//!   are pooled between cycles.
 //! - The whole exchange (connect, headers, body) is bounded by the source's timeout, a
 //!   little shorter than the pipeline's so the error names the URL.
 //! - The body is read through a size limit (`max_bytes`, 16 MiB by default); a larger body,
@@ -19,9 +22,12 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper::header::{self, HeaderName, HeaderValue};
 use snapbridge_core::SourceError;
 
+mod config;
+
+pub use config::HttpConfig;
+
 use super::document::{self, DocumentOptions};
-use super::{PullFuture, Pulled, Source, own_deadline, scrub};
-use crate::config::SourceConfig;
+use super::{PullFuture, Pulled, Source, SourceConfig, max_bytes, own_deadline, scrub};
 use crate::http_client::{self, ExtraRoots, HttpsClient, Version};
 use crate::text::{error_chain, shorten};
 
@@ -42,9 +48,9 @@ struct Inner {
 }
 
 impl HttpSource {
-    /// From a `kind = "http"` entry (validated: it has a `url`).
-    pub fn from_config(config: &SourceConfig) -> Result<Self, String> {
-        let url = config.url.as_ref().ok_or("kind = \"http\" needs `url`")?;
+    /// The source an `http` entry describes.
+    pub fn new(config: &HttpConfig, common: &SourceConfig) -> Result<Self, String> {
+        let url = &config.url;
         let shown = url.redacted();
         let mut secrets = url.secrets();
         let mut headers = Vec::new();
@@ -96,9 +102,9 @@ impl HttpSource {
                 shown,
                 headers,
                 secrets,
-                timeout: own_deadline(config),
-                max_bytes: config.max_bytes(),
-                opts: Arc::new(DocumentOptions::from_config(config)),
+                timeout: own_deadline(common),
+                max_bytes: max_bytes(config.max_bytes),
+                opts: Arc::new(DocumentOptions::new(config.pointer.as_ref(), common)),
             }),
         })
     }
@@ -224,7 +230,7 @@ mod tests {
     fn an_https_source_builds_and_an_unreachable_one_fails_in_one_line() {
         let text = "[[source]]\nname = \"s\"\nkind = \"http\"\nurl = \"https://127.0.0.1:1/m\"\ntimeout = \"2s\"\n";
         let config = crate::config::Config::parse(text, "t").unwrap();
-        let source = HttpSource::from_config(&config.sources[0]).unwrap();
+        let source = config.sources[0].build().unwrap();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -18,7 +18,7 @@ use super::wire::{
     WireType, bytes_field, fixed64_field, key, len_field_len, len_header, string_attribute,
     string_field, string_field_len, varint_field,
 };
-use crate::config::otlp::Temporality;
+use crate::sinks::otlp::Temporality;
 use crate::view::{Point, SeriesMeta, View};
 use attributes::Attributes;
 

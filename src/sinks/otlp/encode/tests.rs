@@ -10,17 +10,13 @@ use prost::Message;
 use snapbridge_core::{Histogram, Sample, Snapshot};
 
 use super::Encoder;
-use crate::config::otlp::Temporality;
-use crate::config::{Config, SourceConfig};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, PipelineSettings};
+use crate::sinks::otlp::Temporality;
+use crate::sources::SourceConfig;
 
 fn pipeline() -> Pipeline {
-    let config = Config::parse("interval = \"10s\"\n", "t").unwrap();
-    let mut p = Pipeline::new(&config).unwrap();
-    p.add_metrics_source(
-        &SourceConfig::in_process("s"),
-        Arc::new(|| Ok(Snapshot::new())),
-    );
+    let mut p = Pipeline::new(PipelineSettings::default());
+    p.add_metrics_source(&SourceConfig::new("s"), Arc::new(|| Ok(Snapshot::new())));
     p
 }
 

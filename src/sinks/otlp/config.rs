@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::DurationValue;
+use crate::values::DurationValue;
 
 /// OTLP transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -56,7 +56,7 @@ impl fmt::Debug for Headers {
     }
 }
 
-/// The `[otlp]` section as written; see [`crate::sinks::otlp::Settings`] for the resolved form.
+/// The `[otlp]` section as written; see [`Settings`](super::Settings) for the resolved form.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OtlpConfig {
