@@ -28,7 +28,8 @@ use prometheus::{Encoder, TextEncoder};
 use prometheus_client::metrics::counter::Counter as PcCounter;
 use prometheus_client::metrics::family::Family as PcFamily;
 use prometheus_client::metrics::gauge::Gauge as PcGauge;
-use snapbridge::sinks::prometheus::render::{Format, render, render_from_scratch};
+use snapbridge::sinks::prometheus::render::render_from_scratch;
+use snapbridge::sinks::prometheus::{Format, render};
 
 mod common;
 use common::{NAMES, labels, series, synthetic};

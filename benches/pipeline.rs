@@ -29,8 +29,9 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 mod common;
 use common::{pipeline, synthetic};
-use snapbridge::sinks::prometheus::render::{Format, render, render_from_scratch};
+use snapbridge::sinks::prometheus::render::render_from_scratch;
 use snapbridge::sinks::prometheus::{Endpoint, serve};
+use snapbridge::sinks::prometheus::{Format, render};
 
 /// 10k and 100k series; `SNAPBRIDGE_BENCH_1M=1` adds 1M.
 fn sizes() -> Vec<usize> {

@@ -11,7 +11,7 @@ use snapbridge_core::{Number, TrackedValue};
 use crate::Builder;
 use crate::config::Config;
 use crate::sinks::otlp::Protocol;
-use crate::sinks::prometheus::render::{self, Format};
+use crate::sinks::prometheus::{Format, render};
 use crate::view::View;
 
 /// Exports metrics that live in snapshots to Prometheus and OpenTelemetry.
@@ -210,7 +210,7 @@ async fn once(config: Config, format: OnceFormat) -> Result<(), String> {
         OnceFormat::Text => Format::Text,
         OnceFormat::Openmetrics => Format::OpenMetrics,
     };
-    let body = render::render(&view, format, 1 << 16);
+    let body = render(&view, format, 1 << 16);
     use std::io::Write;
     std::io::stdout()
         .write_all(&body)

@@ -79,6 +79,18 @@ impl PublishHook for Renderer {
     }
 }
 
+/// Renders a whole view in `format`. `capacity` is a size hint (the previous body's length).
+///
+/// From the line prefixes the [`Renderer`] attached to the view (nearly every cycle: see
+/// [`LinePrefixes`]), from scratch otherwise.
+pub fn render(view: &View, format: Format, capacity: usize) -> Vec<u8> {
+    view.attachments
+        .get::<Exposition>()
+        .and_then(|e| e.prefixes.as_ref())
+        .and_then(|p| p.render(view, format, capacity))
+        .unwrap_or_else(|| render::render_from_scratch(view, format, capacity))
+}
+
 /// True when [`body`] has nothing left to render or compress for this request.
 pub fn body_ready(view: &View, format: Format, gzip: bool) -> bool {
     view.attachments.get::<Exposition>().is_some_and(|e| {
@@ -101,7 +113,7 @@ pub fn body(view: &View, format: Format, gzip: bool) -> Bytes {
     };
     let (plain, zipped) = exposition.cells(format);
     let plain = plain
-        .get_or_init(|| render::render(view, format, 1 << 16).into())
+        .get_or_init(|| render(view, format, 1 << 16).into())
         .clone();
     if !gzip {
         return plain;

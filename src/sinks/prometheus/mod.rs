@@ -15,7 +15,8 @@ mod server;
 mod status_page;
 
 pub use config::{DEFAULT_LISTEN, PrometheusConfig, TlsServerConfig};
-pub use exposition::{Exposition, Renderer, body, body_ready};
+pub use exposition::{Exposition, Renderer, body, body_ready, render};
 pub use negotiate::{accepts_gzip, negotiate};
+pub use render::Format;
 pub use security::Security;
 pub use server::{Endpoint, serve};

@@ -8,7 +8,6 @@
 
 use snapbridge_core::{Histogram, Kind, Number, TrackedValue};
 
-use super::Exposition;
 use crate::labels::escape_into;
 use crate::view::{Family, Point, View};
 
@@ -25,19 +24,6 @@ pub enum Format {
     Text,
     /// OpenMetrics 1.0 (ends with `# EOF`).
     OpenMetrics,
-}
-
-/// Renders a whole view. `capacity` is a size hint (the previous body's length).
-///
-/// From the view's line prefixes when the sink's [`Renderer`](super::Renderer) attached
-/// them (nearly every cycle: see [`LinePrefixes`](super::line_prefixes::LinePrefixes)), from
-/// scratch otherwise.
-pub fn render(view: &View, format: Format, capacity: usize) -> Vec<u8> {
-    view.attachments
-        .get::<Exposition>()
-        .and_then(|e| e.prefixes.as_ref())
-        .and_then(|p| p.render(view, format, capacity))
-        .unwrap_or_else(|| render_from_scratch(view, format, capacity))
 }
 
 /// Renders a whole view without line prefixes (the first cycle, a cycle whose series

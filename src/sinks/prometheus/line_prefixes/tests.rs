@@ -11,7 +11,8 @@ use snapbridge_core::{Histogram, Kind, Number, Tracked, TrackedValue};
 
 use super::PrefixCache;
 use crate::sinks::prometheus::Exposition;
-use crate::sinks::prometheus::render::{Format, render, render_from_scratch};
+use crate::sinks::prometheus::render;
+use crate::sinks::prometheus::render::{Format, render_from_scratch};
 use crate::view::{Attachments, Family, Point, SeriesMeta, View};
 
 /// What happens before a cycle.
