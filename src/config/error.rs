@@ -123,16 +123,16 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::Invalid {
                 origin,
-                line,
+                line: Some(line),
                 key,
                 reason,
-            } => {
-                write!(f, "{origin}:")?;
-                if let Some(line) = line {
-                    write!(f, "{line}:")?;
-                }
-                write!(f, " key `{key}`: {reason}")
-            }
+            } => write!(f, "{origin}:{line}: key `{key}`: {reason}"),
+            ConfigError::Invalid {
+                origin,
+                line: None,
+                key,
+                reason,
+            } => write!(f, "{origin}: key `{key}`: {reason}"),
         }
     }
 }

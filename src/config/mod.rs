@@ -39,7 +39,6 @@ pub struct Config {
     pub interval: DurationValue,
     /// Default snapshot timeout of every source (at most the interval, which is the
     /// default).
-    #[serde(default)]
     pub timeout: Option<DurationValue>,
     /// How long the state of a series absent from its source is kept.
     #[serde(default = "defaults::max_staleness")]
@@ -52,17 +51,13 @@ pub struct Config {
     pub prometheus: PrometheusConfig,
     /// Where to keep the trackers' state between runs, so a restart neither double counts
     /// nor loses what sources counted meanwhile (written atomically each cycle).
-    #[serde(default)]
     pub state_file: Option<PathBuf>,
     /// This instance's share of the sources, `"i/n"` (1-based): several snapbridges with the
     /// same config and shards 1/n..n/n export every source exactly once between them.
-    #[serde(default)]
     pub shard: Option<Shard>,
     /// Stable identity of this instance (`service.instance.id`); default `<host>:<port>`.
-    #[serde(default)]
     pub instance: Option<String>,
     /// The OTLP push sink (off when absent and no `OTEL_EXPORTER_OTLP_*` variable is set).
-    #[serde(default)]
     pub otlp: Option<OtlpConfig>,
     /// The sources, in order (read from the `[[source]]` tables by [`Config::parse`]).
     #[serde(skip)]

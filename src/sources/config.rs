@@ -60,17 +60,14 @@ pub struct SourceConfig {
     pub rename: BTreeMap<String, String>,
     /// Label keys dropped (and counted) because they may carry personal data; the default
     /// list is [`DEFAULT_DENY_LABELS`].
-    #[serde(default)]
     pub deny_labels: Option<Vec<String>>,
     /// Prefix added to every metric name of the source (e.g. `papyra_`).
-    #[serde(default)]
     pub prefix: Option<String>,
     /// First-sighting rule for counters: `keep` (the first value counts) or `drop` (it only
     /// sets the baseline).
     #[serde(default)]
     pub initial: InitialValue,
     /// Snapshot timeout (defaults to the global `timeout`, at most the interval).
-    #[serde(default)]
     pub timeout: Option<DurationValue>,
     /// Most series tracked for this source; more are dropped and counted.
     #[serde(default = "default_max_series")]

@@ -17,7 +17,7 @@ pub use config::{
     DEFAULT_DENY_LABELS, DEFAULT_MAX_SERIES, DEFAULT_TIMEOUT, KeyError, KindConfig, KindEntry,
     KindRules, SourceConfig, SourceEntry,
 };
-pub use shared::{Busy, BusyToken, FileStamp, max_bytes, own_deadline, scrub};
+pub use shared::{Busy, BusyToken, DEFAULT_MAX_BYTES, FileStamp, own_deadline, scrub};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -121,15 +121,7 @@ impl InProcess {
 impl Source for InProcess {
     fn pull(&self) -> PullFuture {
         let source = self.source.clone();
-        let entered = self.busy.enter();
-        Box::pin(async move {
-            let token = entered.map_err(SourceError::new)?;
-            tokio::task::spawn_blocking(move || {
-                let _token = token;
-                source.snapshot().map(Pulled::from)
-            })
-            .await
-            .unwrap_or_else(|e| Err(SourceError::new(format!("snapshot() panicked: {e}"))))
-        })
+        self.busy
+            .pull_blocking("snapshot()", move || source.snapshot().map(Pulled::from))
     }
 }

@@ -6,8 +6,9 @@ use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::SourceConfig;
-use crate::values::ByteSize;
+use snapbridge_core::SourceError;
+
+use super::{PullFuture, Pulled, SourceConfig};
 
 /// Replaces every secret (a password, a token) found in `message` with `***`: errors of
 /// libraries sometimes echo what they were given.
@@ -36,6 +37,27 @@ impl Busy {
     }
 }
 
+impl Busy {
+    /// A pull that runs `work` on tokio's blocking pool, holding the flag until `work`
+    /// returns (even when the pull itself was given up); `what` names the work if it
+    /// panics.
+    pub fn pull_blocking<F>(&self, what: &'static str, work: F) -> PullFuture
+    where
+        F: FnOnce() -> Result<Pulled, SourceError> + Send + 'static,
+    {
+        let entered = self.enter();
+        Box::pin(async move {
+            let token = entered.map_err(SourceError::new)?;
+            tokio::task::spawn_blocking(move || {
+                let _token = token;
+                work()
+            })
+            .await
+            .unwrap_or_else(|e| Err(SourceError::new(format!("{what} failed: {e}"))))
+        })
+    }
+}
+
 /// Held while a pull runs; releases the flag when dropped.
 pub struct BusyToken(Arc<AtomicBool>);
 
@@ -47,11 +69,6 @@ impl Drop for BusyToken {
 
 /// The largest document a source reads when its `max_bytes` is not set.
 pub const DEFAULT_MAX_BYTES: u64 = 16 << 20;
-
-/// A source's document size limit: its `max_bytes`, or [`DEFAULT_MAX_BYTES`].
-pub fn max_bytes(limit: Option<ByteSize>) -> u64 {
-    limit.map_or(DEFAULT_MAX_BYTES, |b| b.0)
-}
 
 /// A timeout a source applies to its own work: a little shorter than the pipeline's, so the
 /// source's own message (which names its target) wins the race.

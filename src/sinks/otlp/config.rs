@@ -67,7 +67,6 @@ pub struct OtlpConfig {
     /// `cumulative` (default) or `delta`.
     pub temporality: Option<Temporality>,
     /// Extra request headers (API keys): sent, never logged.
-    #[serde(default)]
     pub headers: Option<Headers>,
     /// Timeout of one export request.
     pub timeout: Option<DurationValue>,

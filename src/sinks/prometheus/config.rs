@@ -20,7 +20,6 @@ pub struct PrometheusConfig {
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
     /// Serve HTTPS, as the `tls_server_config` of Prometheus exporters' web config.
-    #[serde(default)]
     pub tls_server_config: Option<TlsServerConfig>,
     /// Users allowed in, with bcrypt-hashed passwords (`alice = "$2y$10$..."`), as the
     /// `basic_auth_users` of Prometheus exporters' web config. Empty: no authentication.

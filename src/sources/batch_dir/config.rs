@@ -18,18 +18,15 @@ pub struct BatchDirConfig {
     pub path: PathBuf,
     /// Where the record of counted batch files is kept (default: a hidden file in the
     /// directory, `.snapbridge-<source>.checkpoint.json`).
-    #[serde(default)]
     pub checkpoint: Option<PathBuf>,
     /// Upper bounds (seconds) of the operation duration histogram's buckets (default 1 ms
     /// to 10 s).
-    #[serde(default)]
     pub buckets: Option<Vec<f64>>,
     /// Metadata keys that become labels (none by default: metadata values are often
     /// unbounded). Keys on the deny-list never do.
     #[serde(default)]
     pub metadata_labels: Vec<String>,
     /// The largest batch file read (default 16 MiB); a larger one is reported and skipped.
-    #[serde(default)]
     pub max_bytes: Option<ByteSize>,
 }
 

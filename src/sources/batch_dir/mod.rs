@@ -46,7 +46,7 @@ use serde_json::{Map, Value as Json};
 use snapbridge_core::{Labels, SourceError};
 
 use super::document::entry::describe;
-use super::{Busy, FileStamp, PullFuture, Pulled, Rejection, Source, SourceConfig, max_bytes};
+use super::{Busy, DEFAULT_MAX_BYTES, FileStamp, PullFuture, Pulled, Rejection, Source, SourceConfig};
 use crate::limits::MAX_LABEL_VALUE_BYTES;
 use crate::text::shorten;
 use state::{FileMark, State};
@@ -98,7 +98,7 @@ impl BatchDirSource {
                     .clone()
                     .unwrap_or_else(|| DEFAULT_BUCKETS.to_vec()),
                 metadata_labels: config.metadata_labels.clone(),
-                max_bytes: max_bytes(config.max_bytes),
+                max_bytes: config.max_bytes.map_or(DEFAULT_MAX_BYTES, |b| b.0),
                 busy: Busy::default(),
                 state: Mutex::new(None),
                 reported: Mutex::new(HashMap::new()),
@@ -110,16 +110,10 @@ impl BatchDirSource {
 impl Source for BatchDirSource {
     fn pull(&self) -> PullFuture {
         let inner = self.inner.clone();
-        Box::pin(async move {
-            let token = inner.busy.enter().map_err(SourceError::new)?;
-            tokio::task::spawn_blocking(move || {
-                let _token = token;
-                inner.pull().map_err(|e| {
-                    SourceError::new(format!("batch directory {}: {e}", inner.dir.display()))
-                })
+        self.inner.busy.pull_blocking("the batch reader", move || {
+            inner.pull().map_err(|e| {
+                SourceError::new(format!("batch directory {}: {e}", inner.dir.display()))
             })
-            .await
-            .unwrap_or_else(|e| Err(SourceError::new(format!("batch reader failed: {e}"))))
         })
     }
 }

@@ -22,7 +22,6 @@ use crate::values::DurationValue;
 #[serde(deny_unknown_fields)]
 pub struct DemoConfig {
     /// How often the demo calls its own `reset()` (default 3 minutes; `"0s"`: never).
-    #[serde(default)]
     pub reset_every: Option<DurationValue>,
 }
 

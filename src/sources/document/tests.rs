@@ -9,7 +9,7 @@ fn opts(extra: &str) -> DocumentOptions {
     let pointer = extra
         .strip_prefix("pointer = ")
         .map(|p| JsonPointer(p.trim_matches('"').to_string()));
-    DocumentOptions::new(pointer.as_ref(), &entry.config)
+    DocumentOptions::new(pointer.as_ref(), None, &entry.config)
 }
 
 fn value_of<'a>(p: &'a Pulled, name: &str) -> &'a Value {

@@ -22,7 +22,7 @@ use tokio::process::Command;
 use serde::Deserialize;
 
 use super::document::{self, DocumentOptions};
-use super::{KeyError, KindConfig, PullFuture, Pulled, Source, SourceConfig, max_bytes, own_deadline};
+use super::{KeyError, KindConfig, PullFuture, Pulled, Source, SourceConfig, own_deadline};
 use crate::values::{ByteSize, JsonPointer};
 
 /// The command to run, and how to read what it prints.
@@ -32,10 +32,8 @@ pub struct ExecConfig {
     /// The program and its arguments, run without a shell.
     pub command: Vec<String>,
     /// JSON pointer to the metrics object inside the document, e.g. `"/metrics"`.
-    #[serde(default)]
     pub pointer: Option<JsonPointer>,
     /// The most of stdout read (default 16 MiB); more fails the snapshot.
-    #[serde(default)]
     pub max_bytes: Option<ByteSize>,
 }
 
@@ -71,7 +69,6 @@ struct Inner {
     program: String,
     args: Vec<String>,
     timeout: Duration,
-    max_bytes: u64,
     opts: Arc<DocumentOptions>,
 }
 
@@ -82,13 +79,13 @@ impl ExecSource {
             .command
             .split_first()
             .ok_or("kind = \"exec\" needs `command`")?;
+        let opts = DocumentOptions::new(config.pointer.as_ref(), config.max_bytes, common);
         Ok(ExecSource {
             inner: Arc::new(Inner {
                 program: program.clone(),
                 args: args.to_vec(),
+                opts: Arc::new(opts),
                 timeout: own_deadline(common),
-                max_bytes: max_bytes(config.max_bytes),
-                opts: Arc::new(DocumentOptions::new(config.pointer.as_ref(), common)),
             }),
         })
     }
@@ -96,13 +93,7 @@ impl ExecSource {
 
 impl Source for ExecSource {
     fn pull(&self) -> PullFuture {
-        let inner = self.inner.clone();
-        Box::pin(async move {
-            inner
-                .run()
-                .await
-                .map_err(|e| SourceError::new(format!("command {:?}: {e}", inner.program)))
-        })
+        Box::pin(self.inner.clone().pull())
     }
 }
 
@@ -129,6 +120,13 @@ impl Drop for GroupGuard {
 }
 
 impl Inner {
+    /// One run, its error naming the program (never its arguments: they may hold secrets).
+    async fn pull(self: Arc<Self>) -> Result<Pulled, SourceError> {
+        self.run()
+            .await
+            .map_err(|e| SourceError::new(format!("command {:?}: {e}", self.program)))
+    }
+
     async fn run(&self) -> Result<Pulled, String> {
         let mut child = Command::new(&self.program)
             .args(&self.args)
@@ -143,7 +141,7 @@ impl Inner {
         let mut guard = GroupGuard(pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 0));
         let mut stdout = child.stdout.take().ok_or("no stdout pipe")?;
         let mut stderr = child.stderr.take().ok_or("no stderr pipe")?;
-        let max = self.max_bytes;
+        let max = self.opts.max_bytes;
         let work = async {
             let mut out = Vec::new();
             let mut err = Vec::new();

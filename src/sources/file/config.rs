@@ -14,17 +14,13 @@ use crate::values::{ByteSize, JsonPointer};
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     /// The JSON file.
-    #[serde(default)]
     pub path: Option<PathBuf>,
     /// A glob in the file name (`/var/lib/app/metrics-*.json`): the newest match is read, so
     /// the source follows a writer that rotates its files. Set this or `path`.
-    #[serde(default)]
     pub path_glob: Option<String>,
     /// JSON pointer to the metrics object inside the document, e.g. `"/metrics"`.
-    #[serde(default)]
     pub pointer: Option<JsonPointer>,
     /// The largest file read (default 16 MiB); a larger one fails the snapshot.
-    #[serde(default)]
     pub max_bytes: Option<ByteSize>,
 }
 

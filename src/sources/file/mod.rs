@@ -30,7 +30,7 @@ mod config;
 pub use config::FileConfig;
 
 use super::document::{self, DocumentOptions};
-use super::{Busy, FileStamp, PullFuture, Pulled, Source, SourceConfig, max_bytes};
+use super::{Busy, FileStamp, PullFuture, Pulled, Source, SourceConfig};
 
 /// Attempts at reading a file that changes while it is read.
 const ATTEMPTS: usize = 3;
@@ -44,7 +44,6 @@ struct Inner {
     target: Target,
     // The file read last by a glob source (mtime, name): rotation only moves forward.
     last: std::sync::Mutex<Option<(SystemTime, std::ffi::OsString)>>,
-    max_bytes: u64,
     opts: DocumentOptions,
     busy: Busy,
 }
@@ -85,8 +84,7 @@ impl FileSource {
             inner: Arc::new(Inner {
                 target,
                 last: std::sync::Mutex::new(None),
-                max_bytes: max_bytes(config.max_bytes),
-                opts: DocumentOptions::new(config.pointer.as_ref(), common),
+                opts: DocumentOptions::new(config.pointer.as_ref(), config.max_bytes, common),
                 busy: Busy::default(),
             }),
         })
@@ -96,15 +94,9 @@ impl FileSource {
 impl Source for FileSource {
     fn pull(&self) -> PullFuture {
         let inner = self.inner.clone();
-        Box::pin(async move {
-            let token = inner.busy.enter().map_err(SourceError::new)?;
-            tokio::task::spawn_blocking(move || {
-                let _token = token;
-                inner.read().map_err(SourceError::new)
-            })
-            .await
-            .unwrap_or_else(|e| Err(SourceError::new(format!("file reader failed: {e}"))))
-        })
+        self.inner
+            .busy
+            .pull_blocking("the file reader", move || inner.read().map_err(SourceError::new))
     }
 }
 
@@ -120,7 +112,7 @@ impl Inner {
                 .newest_forward(dir, matcher)
                 .map_err(|e| format!("path_glob {shown}: {e}"))?,
         };
-        read_stable(&path, self.max_bytes, &self.opts)
+        read_stable(&path, &self.opts)
             .map_err(|e| format!("file {}: {e}", path.display()))
     }
 }
@@ -184,7 +176,8 @@ fn newest(dir: &Path, matcher: &GlobMatcher) -> Result<Found, String> {
 }
 
 /// Reads and parses `path`, again when it changed during a read that did not parse.
-fn read_stable(path: &Path, max_bytes: u64, opts: &DocumentOptions) -> Result<Pulled, String> {
+fn read_stable(path: &Path, opts: &DocumentOptions) -> Result<Pulled, String> {
+    let max_bytes = opts.max_bytes;
     let mut last_error = String::new();
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
@@ -241,9 +234,13 @@ mod tests {
         fs::write(dir.path().join("other.json"), "{}").unwrap();
         let (_, _, p) = newest(dir.path(), &m).unwrap();
         assert!(p.ends_with("m-2.json"));
-        let e = read_stable(&p, 1 << 20, &DocumentOptions::default()).unwrap_err();
+        let e = read_stable(&p, &DocumentOptions::default()).unwrap_err();
         assert!(e.contains("truncated JSON"), "{e}");
-        let e = read_stable(&p, 3, &DocumentOptions::default()).unwrap_err();
+        let tiny = DocumentOptions {
+            max_bytes: 3,
+            ..DocumentOptions::default()
+        };
+        let e = read_stable(&p, &tiny).unwrap_err();
         assert!(e.contains("max_bytes"), "{e}");
     }
 }

@@ -18,23 +18,18 @@ pub struct HttpConfig {
     /// authentication.
     pub url: SourceUrl,
     /// JSON pointer to the metrics object inside the document, e.g. `"/metrics"`.
-    #[serde(default)]
     pub pointer: Option<JsonPointer>,
     /// Extra request headers; their values are secrets (never shown).
     #[serde(default)]
     pub headers: BTreeMap<String, Secret>,
     /// Sent as `Authorization: Bearer <token>`.
-    #[serde(default)]
     pub bearer_token: Option<Secret>,
     /// Sent as `Authorization: Basic ...`: `{ username = "...", password = "..." }`.
-    #[serde(default)]
     pub basic_auth: Option<BasicAuth>,
     /// A PEM file of CA certificates trusted for `https://` besides the web PKI roots (a
     /// private CA).
-    #[serde(default)]
     pub ca_file: Option<PathBuf>,
     /// The largest body read (default 16 MiB); a larger one fails the snapshot.
-    #[serde(default)]
     pub max_bytes: Option<ByteSize>,
 }
 

@@ -27,7 +27,7 @@ mod config;
 pub use config::HttpConfig;
 
 use super::document::{self, DocumentOptions};
-use super::{PullFuture, Pulled, Source, SourceConfig, max_bytes, own_deadline, scrub};
+use super::{PullFuture, Pulled, Source, SourceConfig, own_deadline, scrub};
 use crate::http_client::{self, ExtraRoots, HttpsClient, Version};
 use crate::text::{error_chain, shorten};
 
@@ -43,7 +43,6 @@ struct Inner {
     headers: Vec<(HeaderName, HeaderValue)>,
     secrets: Vec<String>,
     timeout: Duration,
-    max_bytes: u64,
     opts: Arc<DocumentOptions>,
 }
 
@@ -95,6 +94,7 @@ impl HttpSource {
             http_client::connector(tls, Version::Http1, None),
             Duration::from_secs(60),
         );
+        let opts = DocumentOptions::new(config.pointer.as_ref(), config.max_bytes, common);
         Ok(HttpSource {
             inner: Arc::new(Inner {
                 client,
@@ -102,9 +102,8 @@ impl HttpSource {
                 shown,
                 headers,
                 secrets,
+                opts: Arc::new(opts),
                 timeout: own_deadline(common),
-                max_bytes: max_bytes(config.max_bytes),
-                opts: Arc::new(DocumentOptions::new(config.pointer.as_ref(), common)),
             }),
         })
     }
@@ -112,20 +111,18 @@ impl HttpSource {
 
 impl Source for HttpSource {
     fn pull(&self) -> PullFuture {
-        let inner = self.inner.clone();
-        Box::pin(async move {
-            inner.fetch().await.map_err(|e| {
-                SourceError::new(format!(
-                    "GET {}: {}",
-                    inner.shown,
-                    scrub(&e, &inner.secrets)
-                ))
-            })
-        })
+        Box::pin(self.inner.clone().pull())
     }
 }
 
 impl Inner {
+    /// One GET, its error naming the URL (redacted) and scrubbed of every secret.
+    async fn pull(self: Arc<Self>) -> Result<Pulled, SourceError> {
+        self.fetch().await.map_err(|e| {
+            SourceError::new(format!("GET {}: {}", self.shown, scrub(&e, &self.secrets)))
+        })
+    }
+
     async fn fetch(&self) -> Result<Pulled, String> {
         let body = tokio::time::timeout(self.timeout, self.get())
             .await
@@ -185,16 +182,16 @@ impl Inner {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if let Some(len) = declared
-            && len > self.max_bytes
+            && len > self.opts.max_bytes
         {
-            return Err(too_large(len, self.max_bytes));
+            return Err(too_large(len, self.opts.max_bytes));
         }
-        let limit = usize::try_from(self.max_bytes).unwrap_or(usize::MAX);
+        let limit = usize::try_from(self.opts.max_bytes).unwrap_or(usize::MAX);
         match Limited::new(response.into_body(), limit).collect().await {
             Ok(body) => Ok(body.to_bytes()),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(format!(
                 "the body is larger than max_bytes = {} bytes",
-                self.max_bytes
+                self.opts.max_bytes
             )),
             Err(e) => Err(format!("the body was cut short: {}", error_chain(&*e))),
         }

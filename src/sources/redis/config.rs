@@ -15,14 +15,11 @@ pub struct RedisConfig {
     /// Where to connect: `redis://[:password@]host:port[/db]`.
     pub url: SourceUrl,
     /// The key to read: a hash (read with HGETALL), or a string holding a JSON document.
-    #[serde(default)]
     pub key: Option<String>,
     /// A SCAN pattern; every matching key is read (numbers, hashes or JSON). Set this or
     /// `key`.
-    #[serde(default)]
     pub pattern: Option<String>,
     /// With `key` holding a JSON string: JSON pointer to the metrics object inside it.
-    #[serde(default)]
     pub pointer: Option<JsonPointer>,
 }
 

@@ -73,7 +73,7 @@ impl RedisSource {
                 secrets,
                 mode,
                 timeout: own_deadline(common),
-                opts: DocumentOptions::new(config.pointer.as_ref(), common),
+                opts: DocumentOptions::new(config.pointer.as_ref(), None, common),
                 conn: tokio::sync::Mutex::new(None),
             }),
         })
