@@ -1,6 +1,6 @@
 //! The DeltaTracker: turns a stream of snapshots into exact, reset-safe totals and deltas.
 //!
-//! The rules (DESIGN.md, "Semantics"):
+//! The rules:
 //! - counter `r >= prev`: delta = r - prev; `r < prev`: the source reset, delta = r and the
 //!   reset is counted (Prometheus' `rate()` rule);
 //! - first sighting: delta = r (`Initial::Keep`) or 0 (`Initial::Drop`);

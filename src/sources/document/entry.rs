@@ -14,7 +14,7 @@
 //! Histograms take three forms: `buckets` as an object of cumulative counts keyed by upper
 //! bound (`"+Inf"` optional, equal to `count`); `buckets` as an array of bounds with
 //! `counts`, a same-length array of cumulative counts; or `buckets` with `samples`, the raw
-//! observations (seed 003's `Histogram { buckets, samples }`).
+//! observations (as registries that keep every sample hold them: `{buckets, samples}`).
 
 use serde_json::{Map, Value as Json};
 use snapbridge_core::{Histogram, Labels, Number, Sample, SeriesKey, Value};
