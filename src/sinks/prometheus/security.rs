@@ -2,6 +2,7 @@
 //! web config (`tls_server_config`, `basic_auth_users` with bcrypt hashes).
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio_rustls::TlsAcceptor;
@@ -21,6 +22,8 @@ pub struct Security {
     pub tls: Option<TlsAcceptor>,
     users: BTreeMap<String, String>,
     accepted: Mutex<HashSet<String>>,
+    // bcrypt verifications run, so the tests can tell the cache and the dummy hash work.
+    bcrypt_checks: AtomicU64,
 }
 
 impl Security {
@@ -80,6 +83,7 @@ impl Security {
             tls,
             users: config.basic_auth_users.clone(),
             accepted: Mutex::new(HashSet::new()),
+            bcrypt_checks: AtomicU64::new(0),
         }))
     }
 
@@ -108,6 +112,7 @@ impl Security {
         // slow on purpose: run it off the reactor so other connections are not held up.
         let known = self.users.get(&user);
         let hash = known.map(String::as_str).unwrap_or_else(|| dummy_hash());
+        self.bcrypt_checks.fetch_add(1, Ordering::Relaxed);
         let verified =
             crate::blocking::off_the_reactor(|| bcrypt::verify(&password, hash).unwrap_or(false));
         let ok = known.is_some() && verified;
@@ -165,12 +170,19 @@ mod tests {
             ..PrometheusConfig::default()
         };
         let sec = Security::from_config(&config).unwrap();
+        let checks = || sec.bcrypt_checks.load(Ordering::Relaxed);
         assert!(sec.allows(Some("Basic YWxpY2U6czNjcmV0")));
+        assert_eq!(checks(), 1);
         assert!(sec.allows(Some("Basic YWxpY2U6czNjcmV0")), "cached");
+        assert_eq!(checks(), 1, "the second time, the cache answers without bcrypt");
         assert!(!sec.allows(Some("Basic YWxpY2U6d3Jvbmc=")));
+        assert!(!sec.allows(Some("Basic YWxpY2U6d3Jvbmc=")), "refusals are not cached");
+        assert_eq!(checks(), 3);
         assert!(!sec.allows(None));
-        // An unknown user with alice's password: checked against the dummy hash, refused.
+        // An unknown user with alice's password: refused, after a bcrypt check against the
+        // dummy hash, so it takes as long as a known user's wrong password.
         assert!(!sec.allows(Some("Basic Ym9iOnMzY3JldA==")));
+        assert_eq!(checks(), 4, "an unknown user costs a bcrypt check too");
         let bad = PrometheusConfig {
             basic_auth_users: [("bob".to_string(), "plaintext".to_string())].into(),
             ..PrometheusConfig::default()
