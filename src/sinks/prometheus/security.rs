@@ -174,9 +174,16 @@ mod tests {
         assert!(sec.allows(Some("Basic YWxpY2U6czNjcmV0")));
         assert_eq!(checks(), 1);
         assert!(sec.allows(Some("Basic YWxpY2U6czNjcmV0")), "cached");
-        assert_eq!(checks(), 1, "the second time, the cache answers without bcrypt");
+        assert_eq!(
+            checks(),
+            1,
+            "the second time, the cache answers without bcrypt"
+        );
         assert!(!sec.allows(Some("Basic YWxpY2U6d3Jvbmc=")));
-        assert!(!sec.allows(Some("Basic YWxpY2U6d3Jvbmc=")), "refusals are not cached");
+        assert!(
+            !sec.allows(Some("Basic YWxpY2U6d3Jvbmc=")),
+            "refusals are not cached"
+        );
         assert_eq!(checks(), 3);
         assert!(!sec.allows(None));
         // An unknown user with alice's password: refused, after a bcrypt check against the

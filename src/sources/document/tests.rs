@@ -163,8 +163,10 @@ fn a_hundred_thousand_keys_parse_in_linear_time() {
     let t = std::time::Instant::now();
     let p = parse(doc.as_bytes(), &opts("")).unwrap();
     assert_eq!(p.snapshot.len(), 100_001);
+    // About a second unoptimised; quadratic work would take hours. 15 s is the margin a
+    // busy machine needs.
     assert!(
-        t.elapsed() < std::time::Duration::from_secs(5),
+        t.elapsed() < std::time::Duration::from_secs(15),
         "{:?}",
         t.elapsed()
     );
