@@ -34,36 +34,42 @@ pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Period of the pull cycle.
+    /// Period of the pull cycle. Default: `"10s"`.
     #[serde(default = "defaults::interval")]
     pub interval: DurationValue,
-    /// Default snapshot timeout of every source (at most the interval, which is the
-    /// default).
+    /// Snapshot timeout of every source that sets none (at most the interval). Default: the
+    /// interval.
     pub timeout: Option<DurationValue>,
-    /// How long the state of a series absent from its source is kept.
+    /// How long the state of a series absent from its source is kept, so that it continues
+    /// without double counting if it comes back. Default: `"10m"`.
     #[serde(default = "defaults::max_staleness")]
     pub max_staleness: DurationValue,
-    /// Bound on the last pull and on the last OTLP flush at shutdown (each).
+    /// Bound on the last pull and on the last OTLP flush at shutdown (each). Default: `"5s"`.
     #[serde(default = "defaults::shutdown_timeout")]
     pub shutdown_timeout: DurationValue,
-    /// The `/metrics` endpoint.
+    /// The `/metrics` endpoint. Default: on `127.0.0.1:9464`.
     #[serde(default)]
     pub prometheus: PrometheusConfig,
     /// Where to keep the trackers' state between runs, so a restart neither double counts
-    /// nor loses what sources counted meanwhile (written atomically each cycle).
+    /// nor loses what sources counted meanwhile (written atomically each cycle). Default:
+    /// none (a restart starts every total again).
     pub state_file: Option<PathBuf>,
     /// This instance's share of the sources, `"i/n"` (1-based): several snapbridges with the
     /// same config and shards 1/n..n/n export every source exactly once between them.
+    /// Default: none (every source).
     pub shard: Option<Shard>,
-    /// Stable identity of this instance (`service.instance.id`); default `<host>:<port>`.
+    /// Stable identity of this instance over OTLP (`service.instance.id`). Default: the host
+    /// name and the port of `/metrics` (`myhost:9464`).
     pub instance: Option<String>,
-    /// The OTLP push sink (off when absent and no `OTEL_EXPORTER_OTLP_*` variable is set).
+    /// The OTLP push sink. Default: off, unless an `OTEL_EXPORTER_OTLP_ENDPOINT` variable is
+    /// set.
     pub otlp: Option<OtlpConfig>,
     /// The sources, in order (read from the `[[source]]` tables by [`Config::parse`]).
     #[serde(skip)]
     pub sources: Vec<SourceEntry>,
-    // The `[[source]]` tables as written: which struct reads a table depends on its `kind`,
-    // so they are read after the rest of the file (see `sources.rs`).
+    /// The sources, one `[[source]]` table each, pulled in this order. Default: none.
+    // Which struct reads a table depends on its `kind`, so the tables are read after the
+    // rest of the file (see `sources.rs`).
     #[serde(default, rename = "source")]
     source_tables: Vec<Table>,
 }

@@ -43,33 +43,37 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct SourceConfig {
     /// Unique name; every series of the source carries it as the `source` label.
     pub name: String,
-    /// Globs of plain-map keys that are counters.
+    /// Globs of plain-map keys that are counters. Default: `[]`.
     #[serde(default)]
     pub counters: GlobList,
-    /// Globs of plain-map keys that are gauges.
+    /// Globs of plain-map keys that are gauges. Default: `[]`.
     #[serde(default)]
     pub gauges: GlobList,
-    /// Kind of plain-map keys that match neither list.
+    /// Kind of plain-map keys that match neither list (typed entries keep their own).
+    /// Default: `"gauge"` (a gauge never claims monotonicity).
     #[serde(default)]
     pub default_kind: DefaultKind,
-    /// Labels added to every series of the source.
+    /// Labels added to every series of the source. Default: none.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
-    /// Label keys renamed (`from = "to"`), applied before the deny-list.
+    /// Label keys renamed (`from = "to"`), applied before the deny-list. Default: none.
     #[serde(default)]
     pub rename: BTreeMap<String, String>,
-    /// Label keys dropped (and counted) because they may carry personal data; the default
-    /// list is [`DEFAULT_DENY_LABELS`].
+    /// Label keys dropped (and counted) because they may carry personal data. Default:
+    /// `email`, `name`, `username`, `password`, `token`, `key`, `secret`, `api_key`,
+    /// `user_id`, `client_id`, `session_id` ([`DEFAULT_DENY_LABELS`]).
     pub deny_labels: Option<Vec<String>>,
-    /// Prefix added to every metric name of the source (e.g. `papyra_`).
+    /// Prefix added to every metric name of the source (e.g. `papyra_`). Default: none.
     pub prefix: Option<String>,
     /// First-sighting rule for counters: `keep` (the first value counts) or `drop` (it only
-    /// sets the baseline).
+    /// sets the baseline, for sources whose history was exported already). Default:
+    /// `"keep"`.
     #[serde(default)]
     pub initial: InitialValue,
-    /// Snapshot timeout (defaults to the global `timeout`, at most the interval).
+    /// Snapshot timeout. Default: the global `timeout`.
     pub timeout: Option<DurationValue>,
-    /// Most series tracked for this source; more are dropped and counted.
+    /// Most series tracked for this source; more are dropped and counted. Default:
+    /// `100000`.
     #[serde(default = "default_max_series")]
     pub max_series: usize,
 }

@@ -41,6 +41,7 @@ impl std::fmt::Debug for Settings {
             .field("timeout", &self.timeout)
             .field("compression", &self.compression)
             .field("resource", &self.resource)
+            .field("max_attempts", &self.max_attempts)
             .finish()
     }
 }

@@ -16,13 +16,15 @@ pub const DEFAULT_LISTEN: SocketAddr =
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrometheusConfig {
-    /// Address to listen on; `127.0.0.1:9464` by default (loopback only).
+    /// Address to listen on. Default: `"127.0.0.1:9464"` (loopback only).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// Serve HTTPS, as the `tls_server_config` of Prometheus exporters' web config.
+    /// Serve HTTPS, as the `tls_server_config` of Prometheus exporters' web config. Default:
+    /// plain HTTP.
     pub tls_server_config: Option<TlsServerConfig>,
     /// Users allowed in, with bcrypt-hashed passwords (`alice = "$2y$10$..."`), as the
-    /// `basic_auth_users` of Prometheus exporters' web config. Empty: no authentication.
+    /// `basic_auth_users` of Prometheus exporters' web config. Default: none (no
+    /// authentication).
     #[serde(default)]
     pub basic_auth_users: BTreeMap<String, String>,
 }

@@ -16,23 +16,23 @@ use crate::values::ByteSize;
 pub struct BatchDirConfig {
     /// The directory the batch files are written to.
     pub path: PathBuf,
-    /// Where the record of counted batch files is kept (default: a hidden file in the
-    /// directory, `.snapbridge-<source>.checkpoint.json`).
+    /// Where the record of counted batch files is kept. Default: a hidden file in the
+    /// directory, `.snapbridge-<source>.checkpoint.json`.
     pub checkpoint: Option<PathBuf>,
-    /// Upper bounds (seconds) of the operation duration histogram's buckets (default 1 ms
-    /// to 10 s).
+    /// Upper bounds (seconds) of the operation duration histogram's buckets. Default: 1 ms
+    /// to 10 s (`0.001, 0.0025, 0.005 ... 5, 10`).
     pub buckets: Option<Vec<f64>>,
-    /// Metadata keys that become labels (none by default: metadata values are often
-    /// unbounded). Keys on the deny-list never do.
+    /// Metadata keys that become labels (metadata values are often unbounded). Keys on the
+    /// deny-list never do. Default: none.
     #[serde(default)]
     pub metadata_labels: Vec<String>,
-    /// The largest batch file read (default 16 MiB); a larger one is reported and skipped.
+    /// The largest batch file read; a larger one is reported and skipped. Default: 16 MiB.
     pub max_bytes: Option<ByteSize>,
 }
 
 impl KindConfig for BatchDirConfig {
     fn example() -> &'static str {
-        "path = \"/var/lib/app/metrics\" (the batch files' directory)"
+        "path = \"/var/lib/app/metrics\"  # the batch files' directory"
     }
 
     fn validate(&self, common: &SourceConfig) -> Result<(), KeyError> {

@@ -21,7 +21,7 @@ use crate::values::DurationValue;
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DemoConfig {
-    /// How often the demo calls its own `reset()` (default 3 minutes; `"0s"`: never).
+    /// How often the demo calls its own `reset()` (`"0s"`: never). Default: 3 minutes.
     pub reset_every: Option<DurationValue>,
 }
 

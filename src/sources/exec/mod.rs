@@ -31,9 +31,10 @@ use crate::values::{ByteSize, JsonPointer};
 pub struct ExecConfig {
     /// The program and its arguments, run without a shell.
     pub command: Vec<String>,
-    /// JSON pointer to the metrics object inside the document, e.g. `"/metrics"`.
+    /// JSON pointer to the metrics object inside the document, e.g. `"/metrics"`. Default:
+    /// the whole document.
     pub pointer: Option<JsonPointer>,
-    /// The most of stdout read (default 16 MiB); more fails the snapshot.
+    /// The most of stdout read; more fails the snapshot. Default: 16 MiB.
     pub max_bytes: Option<ByteSize>,
 }
 

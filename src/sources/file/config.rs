@@ -18,9 +18,10 @@ pub struct FileConfig {
     /// A glob in the file name (`/var/lib/app/metrics-*.json`): the newest match is read, so
     /// the source follows a writer that rotates its files. Set this or `path`.
     pub path_glob: Option<String>,
-    /// JSON pointer to the metrics object inside the document, e.g. `"/metrics"`.
+    /// JSON pointer to the metrics object inside the document, e.g. `"/metrics"`. Default:
+    /// the whole document.
     pub pointer: Option<JsonPointer>,
-    /// The largest file read (default 16 MiB); a larger one fails the snapshot.
+    /// The largest file read; a larger one fails the snapshot. Default: 16 MiB.
     pub max_bytes: Option<ByteSize>,
 }
 

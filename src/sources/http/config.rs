@@ -17,9 +17,10 @@ pub struct HttpConfig {
     /// The URL to GET, `http://` or `https://`; a `user:password@` in it is sent as basic
     /// authentication.
     pub url: SourceUrl,
-    /// JSON pointer to the metrics object inside the document, e.g. `"/metrics"`.
+    /// JSON pointer to the metrics object inside the document, e.g. `"/metrics"`. Default:
+    /// the whole document.
     pub pointer: Option<JsonPointer>,
-    /// Extra request headers; their values are secrets (never shown).
+    /// Extra request headers; their values are secrets (never shown). Default: none.
     #[serde(default)]
     pub headers: BTreeMap<String, Secret>,
     /// Sent as `Authorization: Bearer <token>`.
@@ -27,9 +28,9 @@ pub struct HttpConfig {
     /// Sent as `Authorization: Basic ...`: `{ username = "...", password = "..." }`.
     pub basic_auth: Option<BasicAuth>,
     /// A PEM file of CA certificates trusted for `https://` besides the web PKI roots (a
-    /// private CA).
+    /// private CA). Default: the web PKI roots only.
     pub ca_file: Option<PathBuf>,
-    /// The largest body read (default 16 MiB); a larger one fails the snapshot.
+    /// The largest body read; a larger one fails the snapshot. Default: 16 MiB.
     pub max_bytes: Option<ByteSize>,
 }
 

@@ -20,12 +20,13 @@ pub struct RedisConfig {
     /// `key`.
     pub pattern: Option<String>,
     /// With `key` holding a JSON string: JSON pointer to the metrics object inside it.
+    /// Default: the whole document.
     pub pointer: Option<JsonPointer>,
 }
 
 impl KindConfig for RedisConfig {
     fn example() -> &'static str {
-        "url = \"redis://127.0.0.1:6379\"\nkey = \"app:metrics\" (or pattern = \"app:*\")"
+        "url = \"redis://127.0.0.1:6379\"\nkey = \"app:metrics\"  # or pattern = \"app:*\""
     }
 
     fn validate(&self, _: &SourceConfig) -> Result<(), KeyError> {
