@@ -272,7 +272,7 @@ fn the_reference_is_what_the_config_types_say() {
             .lines()
             .zip(want.lines())
             .position(|(a, b)| a != b)
-            .map_or_else(|| have.lines().count().min(want.lines().count()), |i| i);
+            .unwrap_or_else(|| have.lines().count().min(want.lines().count()));
         panic!(
             "docs/CONFIG.md is not what the config types say (first difference at line {}): \
              run SNAPBRIDGE_BLESS=1 cargo test --test config_reference\nwant: {:?}\nhave: {:?}",
@@ -295,9 +295,13 @@ fn literal_defaults(file: &str, ty: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A section's file and struct, and how to read the struct with extra keys (as a string
+/// to compare).
+type DefaultsCase<'a> = (&'a str, &'a str, &'a dyn Fn(&str) -> String);
+
 #[test]
 fn written_defaults_are_the_defaults() {
-    let cases: [(&str, &str, &dyn Fn(&str) -> String); 4] = [
+    let cases: [DefaultsCase; 4] = [
         ("config/mod.rs", "Config", &|extra| {
             format!("{:?}", Config::parse(extra, "t").expect("parses"))
         }),

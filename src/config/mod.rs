@@ -2,7 +2,7 @@
 //!
 //! Each section's keys belong to the part of the program they configure: a source kind's
 //! to its folder in `sources/` (with the keys every source has in
-//! [`SourceConfig`](crate::sources::SourceConfig)), `[prometheus]` and `[otlp]` to their
+//! [`SourceConfig`]), `[prometheus]` and `[otlp]` to their
 //! sinks. This module reads the file, hands each table to its owner and puts the file's
 //! name, line and key on any error, on one line. Every value type that can be wrong
 //! (durations, globs, addresses, enums) checks itself while deserialising

@@ -4,7 +4,7 @@
 //! everything about it: its config struct (its own keys, their defaults and checks, the
 //! doc comments that document them), its puller (a [`Source`]) and its tests. The keys every
 //! source has live in one shared [`SourceConfig`]; the config file reads both from the same
-//! table. Adding a kind is its folder and one line in [`source_kinds!`] below.
+//! table. Adding a kind is its folder and one line in `source_kinds!` below.
 //!
 //! In-process sources (an application's own `snapbridge_core::MetricsSource`) are added in
 //! code with a [`SourceConfig`] and run through [`InProcess`].

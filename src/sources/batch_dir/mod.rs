@@ -27,7 +27,7 @@
 //! Metadata keys become labels only when listed in `metadata_labels` (metadata values are
 //! often unbounded), and never when on the deny-list (refused by the config check).
 //!
-//! The checkpoint and its atomic replacement are described in [`state`]. A checkpoint that
+//! The checkpoint and its atomic replacement are described in `state.rs`. A checkpoint that
 //! cannot be written fails the snapshot and nothing of that pull is counted (the in-memory
 //! totals move only after the checkpoint is on disk), so a restart cannot count twice.
 
