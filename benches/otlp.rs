@@ -29,8 +29,8 @@ use opentelemetry_sdk::metrics::{
     Temporality as SdkTemporality,
 };
 use prost::Message;
-use snapbridge::config::otlp::Temporality;
 use snapbridge::sinks::otlp::Encoder;
+use snapbridge::sinks::otlp::Temporality;
 
 mod common;
 use common::{NAMES, labels, series, synthetic};
@@ -75,7 +75,7 @@ fn bench_otlp(c: &mut Criterion) {
             SystemTime::now(),
             vec![(Ok(synthetic(n, 1).into()), Duration::ZERO)],
         );
-        let encoder = Encoder::new(
+        let mut encoder = Encoder::new(
             Temporality::Cumulative,
             &[("service.name".into(), "bench".into())],
         );

@@ -28,7 +28,8 @@ use prometheus::{Encoder, TextEncoder};
 use prometheus_client::metrics::counter::Counter as PcCounter;
 use prometheus_client::metrics::family::Family as PcFamily;
 use prometheus_client::metrics::gauge::Gauge as PcGauge;
-use snapbridge::sinks::prometheus::render::{Format, render, render_from_scratch};
+use snapbridge::sinks::prometheus::render::render_from_scratch;
+use snapbridge::sinks::prometheus::{Format, render};
 
 mod common;
 use common::{NAMES, labels, series, synthetic};
@@ -111,7 +112,7 @@ fn bench_peers(c: &mut Criterion) {
             SystemTime::now(),
             vec![(Ok(synthetic(n, 1).into()), Duration::ZERO)],
         );
-        let body = view.bodies.text.get().cloned().unwrap_or_default();
+        let body = snapbridge::sinks::prometheus::body(&view, Format::Text, false);
         group.bench_function(format!("snapbridge_render/{n}"), |b| {
             b.iter(|| render_from_scratch(&view, Format::Text, body.len()))
         });

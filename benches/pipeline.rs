@@ -23,14 +23,16 @@
 //!
 //! `SNAPBRIDGE_BENCH_1M=1 cargo bench --bench pipeline` adds 1M series.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 mod common;
 use common::{pipeline, synthetic};
-use snapbridge::sinks::prometheus::render::{Format, render, render_from_scratch};
-use snapbridge::sinks::prometheus::{Endpoint, serve};
+use snapbridge::sinks::prometheus::render::render_from_scratch;
+use snapbridge::sinks::prometheus::{Format, render};
+use snapbridge::sources::SourceConfig;
 
 /// 10k and 100k series; `SNAPBRIDGE_BENCH_1M=1` adds 1M.
 fn sizes() -> Vec<usize> {
@@ -79,19 +81,25 @@ fn bench_render(c: &mut Criterion) {
             SystemTime::now(),
             vec![(Ok(synthetic(n, 1).into()), Duration::ZERO)],
         );
-        let hint = view.bodies.text.get().map(|b| b.len()).unwrap_or(0);
+        let hint = snapbridge::sinks::prometheus::body(&view, Format::Text, false).len();
         group.bench_function(format!("{n}"), |b| {
             b.iter(|| render_from_scratch(&view, Format::Text, hint))
         });
         // What a steady cycle runs: the same series as the cycle before, from the line
         // prefixes the pipeline attached to the view.
-        assert!(view.prefixes.is_some(), "the cycle attached line prefixes");
+        let exposition = view
+            .attachments
+            .get::<snapbridge::sinks::prometheus::Exposition>();
+        assert!(
+            exposition.is_some_and(|e| e.prefixes.is_some()),
+            "the cycle attached line prefixes"
+        );
         group.bench_function(format!("cached/{n}"), |b| {
             b.iter(|| render(&view, Format::Text, hint))
         });
-        let text = view.bodies.text.get().cloned().unwrap_or_default();
+        let text = snapbridge::sinks::prometheus::body(&view, Format::Text, false);
         group.bench_function(format!("gzip/{n}"), |b| {
-            b.iter(|| snapbridge::sinks::prometheus::gzip(&text))
+            b.iter(|| snapbridge::gzip::gzip(&text))
         });
         group.bench_function(format!("openmetrics/{n}"), |b| {
             b.iter(|| render_from_scratch(&view, Format::OpenMetrics, hint))
@@ -114,23 +122,25 @@ fn bench_scrape(c: &mut Criterion) {
         .sample_size(20)
         .measurement_time(Duration::from_secs(5));
     for n in sizes() {
-        let mut p = pipeline();
-        p.publish(
-            SystemTime::now(),
-            vec![(Ok(synthetic(n, 1).into()), Duration::ZERO)],
-        );
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
-        let url = format!("http://{}/metrics", listener.local_addr().expect("addr"));
-        let endpoint = Endpoint {
-            views: p.views(),
-            telemetry: p.telemetry(),
-            stale_after: Duration::from_secs(3600),
-            started: SystemTime::now(),
-            security: snapbridge::sinks::prometheus::Security::none(),
+        // The exporter as an application embeds it, its one cycle run by hand.
+        let snapshot = synthetic(n, 1);
+        let source = SourceConfig {
+            max_series: 2_000_000,
+            ..SourceConfig::new("bench")
         };
-        rt.spawn(serve(listener, endpoint, std::future::pending()));
+        let handle = {
+            let _on = rt.enter();
+            snapbridge::Builder::new()
+                .listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+                .without_otlp()
+                .manual_cycles()
+                .source(source, Arc::new(move || Ok(snapshot.clone())))
+                .spawn()
+                .expect("exporter")
+        };
+        rt.block_on(handle.run_cycle()).expect("a cycle");
+        let addr = handle.local_addr().expect("an endpoint");
+        let url = format!("http://{addr}/metrics");
         let agent = ureq::AgentBuilder::new().build();
         // 16 scrapers at once: one iteration is 16 concurrent GETs, each on its own thread.
         group.bench_function(format!("16_concurrent/{n}"), |b| {

@@ -22,9 +22,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::Deserialize;
+use snapbridge::Builder;
 use snapbridge::config::{Config, SourceConfig};
 use snapbridge::core::{Histogram, Labels, MetricsSource, Sample, Snapshot, SourceError};
-use snapbridge::pipeline::Pipeline;
 use support::{AbortOnDrop, Options, Running};
 
 /// Unique identifier of a metric.
@@ -252,7 +252,7 @@ pub async fn start(options: Options) -> Result<(Running, Handle), String> {
                 // A frame takes 3 to 40 ms, mostly under 16.
                 r.record("frame_time", 0.003 + ((frame * 7919) % 37) as f64 / 1000.0);
                 r.set("entities", (1000 + (frame * 31) % 250) as f64);
-                if frame % 20 == 0 {
+                if frame.is_multiple_of(20) {
                     r.increment("assets", 3);
                 }
             }
@@ -260,9 +260,9 @@ pub async fn start(options: Options) -> Result<(Running, Handle), String> {
     };
     let config =
         Config::parse(&options.interval_toml(), "engine example").map_err(|e| e.to_string())?;
-    let mut pipeline = Pipeline::new(&config)?;
-    pipeline.add_metrics_source(&SourceConfig::in_process("engine"), registry.clone());
-    let served = support::serve_pipeline(pipeline, options.listen).await?;
+    let builder =
+        Builder::from_config(&config).source(SourceConfig::new("engine"), registry.clone());
+    let served = support::serve(builder, options.listen).await?;
     let lines = vec![
         format!("engine: metric definitions loaded from {}", defs.display()),
         format!(

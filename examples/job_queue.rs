@@ -28,8 +28,8 @@ use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
+use snapbridge::Builder;
 use snapbridge::config::Config;
-use snapbridge::pipeline::Pipeline;
 use support::{AbortOnDrop, Options, Running};
 
 /// The queue's metrics, serialised as the endpoint's JSON.
@@ -232,7 +232,7 @@ pub async fn start(options: Options) -> Result<(Running, Handle), String> {
         options.interval_toml()
     );
     let config = Config::parse(&toml, "job_queue example").map_err(|e| e.to_string())?;
-    let served = support::serve_pipeline(Pipeline::new(&config)?, options.listen).await?;
+    let served = support::serve(Builder::from_config(&config), options.listen).await?;
     let lines = vec![
         format!("job_queue: 3 workers; the queue's own JSON metrics at {json_url}"),
         format!(

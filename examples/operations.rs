@@ -23,8 +23,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value as Json, json};
+use snapbridge::Builder;
 use snapbridge::config::Config;
-use snapbridge::pipeline::Pipeline;
 use support::{Options, Running};
 use tokio::sync::mpsc;
 
@@ -222,7 +222,11 @@ pub async fn start(options: Options) -> Result<(Running, Handle), String> {
                     continue;
                 }
                 i += 1;
-                let region = if i % 3 == 0 { "eu-west" } else { "us-east" };
+                let region = if i.is_multiple_of(3) {
+                    "eu-west"
+                } else {
+                    "us-east"
+                };
                 let (t, n, ms, ok) = match i % 4 {
                     0 => (
                         "database_query",
@@ -257,7 +261,7 @@ pub async fn start(options: Options) -> Result<(Running, Handle), String> {
         dir.display().to_string()
     );
     let config = Config::parse(&toml, "operations example").map_err(|e| e.to_string())?;
-    let served = support::serve_pipeline(Pipeline::new(&config)?, options.listen).await?;
+    let served = support::serve(Builder::from_config(&config), options.listen).await?;
     let lines = vec![
         format!("operations: batch files written to {}", dir.display()),
         format!(

@@ -25,9 +25,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use snapbridge::Builder;
 use snapbridge::config::{Config, GlobList, SourceConfig};
 use snapbridge::core::{MetricsSource, Snapshot, SourceError};
-use snapbridge::pipeline::Pipeline;
 use support::{AbortOnDrop, Options, Running};
 
 /// The nine core counters of the persistence layer.
@@ -138,7 +138,7 @@ impl MemoryBackend {
     /// Scans, compacts, and (now and then) finds an anomaly it recovers from.
     pub fn maintain(&self, round: u64) {
         self.metrics.incr(4);
-        if round % 3 == 0 {
+        if round.is_multiple_of(3) {
             self.metrics.incr(8);
             if let Ok(mut r) = self.records.lock() {
                 let keep = r.len().saturating_sub(1000);
@@ -148,10 +148,10 @@ impl MemoryBackend {
                 }
             }
         }
-        if round % 5 == 0 {
+        if round.is_multiple_of(5) {
             self.metrics.incr(5);
             self.metrics.incr(6);
-            if round % 10 == 0 {
+            if round.is_multiple_of(10) {
                 self.metrics.incr(7);
             }
         }
@@ -199,7 +199,7 @@ pub async fn start(options: Options) -> Result<(Running, Handle), String> {
                     let _ = b.read(key.saturating_sub(3));
                 }
                 b.maintain(round);
-                if round % 400 == 0 {
+                if round.is_multiple_of(400) {
                     // The backend's own reset(): snapbridge sees the counters fall and keeps
                     // its totals going up.
                     b.metrics.reset();
@@ -209,19 +209,19 @@ pub async fn start(options: Options) -> Result<(Running, Handle), String> {
     };
     let config = Config::parse(&options.interval_toml(), "persistence example")
         .map_err(|e| e.to_string())?;
-    let mut pipeline = Pipeline::new(&config)?;
-    let mut papyra = SourceConfig::in_process("papyra");
+    let mut papyra = SourceConfig::new("papyra");
     papyra.counters = GlobList::new(CORE.iter().map(|s| s.to_string()).collect())?;
     papyra.labels.insert("service".into(), "papyra".into());
-    pipeline.add_metrics_source(
-        &papyra,
-        Arc::new(BackendMetrics(Some(backend.metrics.clone()))),
-    );
-    pipeline.add_metrics_source(
-        &SourceConfig::in_process("bare"),
-        Arc::new(BackendMetrics(bare.metrics())),
-    );
-    let served = support::serve_pipeline(pipeline, options.listen).await?;
+    let builder = Builder::from_config(&config)
+        .source(
+            papyra,
+            Arc::new(BackendMetrics(Some(backend.metrics.clone()))),
+        )
+        .source(
+            SourceConfig::new("bare"),
+            Arc::new(BackendMetrics(bare.metrics())),
+        );
+    let served = support::serve(builder, options.listen).await?;
     let lines = vec![
         "persistence: a memory backend (nine core counters, errors counted, reset() every 8 s) and a bare backend without metrics".into(),
         format!("  records_written_total{{source=\"papyra\"}} on {}", served.metrics_url()),
@@ -244,18 +244,24 @@ pub async fn report_once() -> Result<Vec<String>, String> {
         let _ = backend.write(key, format!("record {key}"));
     }
     let config = Config::parse("", "persistence example").map_err(|e| e.to_string())?;
-    let mut pipeline = Pipeline::new(&config)?;
-    let mut papyra = SourceConfig::in_process("papyra");
+    let mut papyra = SourceConfig::new("papyra");
     papyra.counters = GlobList::new(CORE.iter().map(|s| s.to_string()).collect())?;
-    pipeline.add_metrics_source(
-        &papyra,
-        Arc::new(BackendMetrics(Some(backend.metrics.clone()))),
-    );
-    pipeline.add_metrics_source(
-        &SourceConfig::in_process("bare"),
-        Arc::new(BackendMetrics(BareBackend.metrics())),
-    );
-    let view = pipeline.run_cycle().await;
+    let handle = Builder::from_config(&config)
+        .without_prometheus()
+        .without_otlp()
+        .manual_cycles()
+        .source(
+            papyra,
+            Arc::new(BackendMetrics(Some(backend.metrics.clone()))),
+        )
+        .source(
+            SourceConfig::new("bare"),
+            Arc::new(BackendMetrics(BareBackend.metrics())),
+        )
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let view = handle.run_cycle().await.map_err(|e| e.to_string())?;
+    handle.shutdown().await.map_err(|e| e.to_string())?;
     let mut lines = Vec::new();
     for s in &view.sources {
         lines.push(match (&s.last_error, s.series) {

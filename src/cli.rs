@@ -3,17 +3,16 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use snapbridge_core::{Number, TrackedValue};
 
+use crate::Builder;
 use crate::config::Config;
-use crate::config::otlp::Protocol;
-use crate::pipeline::Pipeline;
-use crate::sinks::otlp::{OtlpSink, Settings};
-use crate::sinks::prometheus::render::{self, Format};
-use crate::sinks::prometheus::{Endpoint, Security, serve};
+use crate::sinks::otlp::Protocol;
+use crate::sinks::prometheus::{Format, render};
+use crate::view::View;
 
 /// Exports metrics that live in snapshots to Prometheus and OpenTelemetry.
 #[derive(Parser, Debug)]
@@ -126,16 +125,9 @@ fn init_logging() {
 }
 
 async fn run(config: Config, embedded: bool) -> Result<(), String> {
-    let pipeline = Pipeline::new(&config)?;
-    let listen = config.prometheus.listen;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen} ([prometheus] listen): {e}"))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let instance = config
-        .instance
-        .clone()
-        .unwrap_or_else(|| instance_id(bound));
+    let handle = Builder::from_config(&config)
+        .spawn()
+        .map_err(|e| e.to_string())?;
     if let Some(shard) = config.shard {
         let own = config.own_sources().count();
         say(&format!(
@@ -145,27 +137,6 @@ async fn run(config: Config, embedded: bool) -> Result<(), String> {
             config.sources.len()
         ));
     }
-    let otlp = Settings::resolve(config.otlp.as_ref(), |k| std::env::var(k).ok(), &instance)?;
-    let otlp = match otlp {
-        Some(settings) => Some(OtlpSink::spawn(
-            settings,
-            pipeline.subscribe(),
-            pipeline.telemetry(),
-        )?),
-        None => None,
-    };
-    let endpoint = Endpoint {
-        views: pipeline.views(),
-        telemetry: pipeline.telemetry(),
-        stale_after: pipeline.interval() * 3 + Duration::from_secs(30),
-        started: SystemTime::now(),
-        security: Security::from_config(&config.prometheus)?,
-    };
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut server_stop = stop_rx.clone();
-    let server = tokio::spawn(serve(listener, endpoint, async move {
-        let _ = server_stop.wait_for(|s| *s).await;
-    }));
     if embedded {
         say("snapbridge: no --config given, running the embedded demo source");
     }
@@ -174,18 +145,18 @@ async fn run(config: Config, embedded: bool) -> Result<(), String> {
     } else {
         "http"
     };
-    say(&format!(
-        "snapbridge serving {scheme}://{bound}/metrics (status page: {scheme}://{bound}/)"
-    ));
-    let shutdown_timeout = config.shutdown_timeout.0;
-    pipeline.run(shutdown_signal(), shutdown_timeout).await;
-    if let Some(sink) = otlp {
-        // The last pull and this flush are each bounded by `shutdown_timeout`.
-        sink.flush_and_stop(shutdown_timeout).await;
+    if let Some(bound) = handle.local_addr() {
+        say(&format!(
+            "snapbridge serving {scheme}://{bound}/metrics (status page: {scheme}://{bound}/)"
+        ));
     }
-    let _ = stop_tx.send(true);
-    let _ = server.await;
-    tracing::info!("stopped");
+    shutdown_signal().await;
+    // The last pull and the last flush are each bounded by `shutdown_timeout`; what did
+    // not make it is reported, and the exit is still clean.
+    match handle.shutdown().await {
+        Ok(()) => tracing::info!("stopped"),
+        Err(e) => tracing::warn!(error = %e, "stopped"),
+    }
     Ok(())
 }
 
@@ -195,18 +166,6 @@ fn say(line: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}").and_then(|_| out.flush());
-}
-
-/// A stable identity for this instance: the host name and the port it serves on, so
-/// several snapbridges feeding one backend never collide (`service.instance.id`).
-fn instance_id(listen: SocketAddr) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into());
-    format!("{host}:{}", listen.port())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -232,14 +191,26 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested: last pull, then exit");
 }
 
+/// One cycle of the config's sources, nothing served or pushed.
+async fn one_cycle(config: &Config) -> Result<Arc<View>, String> {
+    let handle = Builder::from_config(config)
+        .without_prometheus()
+        .without_otlp()
+        .manual_cycles()
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let view = handle.run_cycle().await.map_err(|e| e.to_string())?;
+    handle.shutdown().await.map_err(|e| e.to_string())?;
+    Ok(view)
+}
+
 async fn once(config: Config, format: OnceFormat) -> Result<(), String> {
-    let mut pipeline = Pipeline::new(&config)?;
-    let view = pipeline.run_cycle().await;
+    let view = one_cycle(&config).await?;
     let format = match format {
         OnceFormat::Text => Format::Text,
         OnceFormat::Openmetrics => Format::OpenMetrics,
     };
-    let body = render::render(&view, format, 1 << 16);
+    let body = render(&view, format, 1 << 16);
     use std::io::Write;
     std::io::stdout()
         .write_all(&body)
@@ -247,8 +218,7 @@ async fn once(config: Config, format: OnceFormat) -> Result<(), String> {
 }
 
 async fn check(config: Config) -> Result<(), String> {
-    let mut pipeline = Pipeline::new(&config)?;
-    let view = pipeline.run_cycle().await;
+    let view = one_cycle(&config).await?;
     println!(
         "config ok: {} source(s), interval {}, /metrics on {}",
         config.sources.len(),

@@ -1,17 +1,39 @@
+#![warn(missing_docs)]
 //! snapbridge: exports metrics that live in snapshots to Prometheus and OpenTelemetry.
 //!
 //! The data flows one way: [`sources`] hand out snapshots, the [`pipeline`] normalises
 //! them and runs each source's `DeltaTracker` (from `snapbridge-core`), publishes one
-//! immutable [`view::View`] per cycle, and [`sinks`] serve or push that view.
+//! immutable [`view::View`] per cycle, and [`sinks`] serve or push that view. A [`Builder`]
+//! puts the parts together and returns a [`Handle`]; the `snapbridge` command is one user
+//! of it ([`cli`]), filling it from the configuration file ([`config`]).
+//!
+//! The modules depend one way, lowest first (checked by `tests/module_dependencies.rs`):
+//!
+//! - helpers that know nothing of metrics: [`blocking`], [`gzip`], [`http_client`],
+//!   [`text`], [`values`] (config values); and of the model: [`labels`], [`limits`],
+//!   [`names`];
+//! - [`view`]: what one cycle published, sink-neutral;
+//! - [`sources`]: one folder per kind, with its config and puller;
+//! - [`pipeline`]: the cycle, the trackers, the self-metrics;
+//! - [`sinks`]: the Prometheus endpoint and the OTLP push, each with its config;
+//! - [`config`]: the file, read into the parts' configs;
+//! - [`exporter`]: the [`Builder`] and [`Handle`]; then [`cli`].
 
 pub mod blocking;
 pub mod cli;
 pub mod config;
+pub mod exporter;
+pub mod gzip;
+pub mod http_client;
+pub mod labels;
+pub mod limits;
 pub mod names;
 pub mod pipeline;
-pub mod selfmetrics;
 pub mod sinks;
 pub mod sources;
+pub mod text;
+pub mod values;
 pub mod view;
 
+pub use exporter::{Builder, Error, Handle};
 pub use snapbridge_core as core;

@@ -3,14 +3,15 @@
 //! The pipeline builds a `View` at the end of each cycle and swaps it in atomically; a
 //! scrape or an OTLP export holds an `Arc` to one view for as long as it needs it, so it
 //! never sees a mix of two cycles.
+//!
+//! The view knows no sink. What a sink derives from it (a rendered body, say) the sink
+//! attaches when the view is published, in [`View::attachments`], under a type of its own.
 
-use std::sync::{Arc, OnceLock};
+use std::any::Any;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use snapbridge_core::{Kind, Tracked};
-
-use crate::sinks::prometheus::line_prefixes::LinePrefixes;
 
 /// A metric family: every series that shares one exposed name.
 #[derive(Debug)]
@@ -47,26 +48,24 @@ pub struct SeriesMeta {
     pub family: Arc<Family>,
     /// The final labels (the source's own after rename and deny-list, the static labels and
     /// `source`), sorted and pre-rendered for the text formats (`a="1",b="2"`, escaped, no
-    /// braces), so a cycle copies bytes instead of escaping strings again.
+    /// braces; see [`crate::labels`]), so a cycle copies bytes instead of escaping strings
+    /// again.
     pub rendered_labels: Box<str>,
-    /// The labels encoded as OTLP attributes, filled by the OTLP sink on first export.
-    pub otlp_attributes: OnceLock<Box<[u8]>>,
 }
 
 impl SeriesMeta {
     /// Builds the meta, rendering the labels once.
     pub fn new(family: Arc<Family>, labels: Vec<(String, String)>) -> Self {
-        let rendered_labels = crate::sinks::prometheus::render::render_labels(&labels);
+        let rendered_labels = crate::labels::render_labels(&labels);
         SeriesMeta {
             family,
             rendered_labels,
-            otlp_attributes: OnceLock::new(),
         }
     }
 
     /// The label pairs, sorted by key (read back from the rendered form).
     pub fn labels(&self) -> Vec<(String, String)> {
-        crate::sinks::prometheus::render::parse_labels(&self.rendered_labels)
+        crate::labels::parse_labels(&self.rendered_labels)
     }
 }
 
@@ -94,7 +93,7 @@ pub struct SourceStatus {
     pub duration: Duration,
 }
 
-/// One immutable cycle: every point, every source's status, and the rendered bodies.
+/// One immutable cycle: every point, every source's status, and what sinks derived from it.
 #[derive(Debug)]
 pub struct View {
     /// Cycle number, counting from 1 (0 is the empty view before the first cycle).
@@ -107,25 +106,33 @@ pub struct View {
     pub families: Arc<Vec<Arc<Family>>>,
     /// Per-source status, in config order.
     pub sources: Vec<SourceStatus>,
-    /// Rendered forms of the points, built once per view.
-    pub bodies: Bodies,
-    /// The line prefixes of these points, when the pipeline rendered the text body from
-    /// them: other formats are then rendered from them too.
-    pub prefixes: Option<Arc<LinePrefixes>>,
+    /// What sinks attached when the view was published.
+    pub attachments: Attachments,
 }
 
-/// The exposition bodies of a view: the text form is rendered when the view is published,
-/// the others the first time a scrape asks for them; none more than once.
-#[derive(Debug, Default)]
-pub struct Bodies {
-    /// Text format 0.0.4.
-    pub text: OnceLock<Bytes>,
-    /// Text format, gzip.
-    pub text_gzip: OnceLock<Bytes>,
-    /// OpenMetrics 1.0.
-    pub openmetrics: OnceLock<Bytes>,
-    /// OpenMetrics, gzip.
-    pub openmetrics_gzip: OnceLock<Bytes>,
+/// Values that sinks attach to a view when it is published, one per type: each sink keeps
+/// what it derives from a view (rendered bodies, say) under a type only it names, so the
+/// view needs to know none of them, and a sink that is not configured attaches nothing.
+#[derive(Default)]
+pub struct Attachments(Vec<Box<dyn Any + Send + Sync>>);
+
+impl Attachments {
+    /// Attaches `value`, replacing an earlier value of the same type.
+    pub fn insert<T: Any + Send + Sync>(&mut self, value: T) {
+        self.0.retain(|v| !v.is::<T>());
+        self.0.push(Box::new(value));
+    }
+
+    /// The attached value of type `T`, if any.
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        self.0.iter().find_map(|v| v.downcast_ref::<T>())
+    }
+}
+
+impl std::fmt::Debug for Attachments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Attachments({})", self.0.len())
+    }
 }
 
 impl View {
@@ -158,8 +165,24 @@ impl View {
             points: Vec::new(),
             families: Arc::new(Vec::new()),
             sources: Vec::new(),
-            bodies: Bodies::default(),
-            prefixes: None,
+            attachments: Attachments::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachments_hold_one_value_per_type() {
+        let mut a = Attachments::default();
+        assert!(a.get::<u32>().is_none());
+        a.insert(1u32);
+        a.insert("text");
+        a.insert(2u32);
+        assert_eq!(a.get::<u32>(), Some(&2));
+        assert_eq!(a.get::<&str>(), Some(&"text"));
+        assert_eq!(format!("{a:?}"), "Attachments(2)");
     }
 }

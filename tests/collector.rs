@@ -15,7 +15,7 @@ use common::prom::Prometheus;
 use common::scenario::{Truth, drive};
 use common::{Bridge, Scripted, source_config, wait_for};
 use snapbridge::core::MetricsSource;
-use snapbridge::selfmetrics::Telemetry;
+use snapbridge::pipeline::Telemetry;
 
 /// A bridge pushing to `endpoint` with gzip, under its own `service.name` (the `job` label
 /// on the receiving side).
@@ -140,7 +140,7 @@ fn the_collectors_prometheus_receiver_scrapes_exact_totals() {
     let prom = Prometheus::start(&bridge.addr.to_string());
     let addr = bridge.addr;
     let telemetry = bridge.telemetry.clone();
-    let scrapes = move || telemetry.scrapes.load(Ordering::Relaxed);
+    let scrapes = move || telemetry.prometheus.exports.load(Ordering::Relaxed);
     let truth = drive(&mut [&mut bridge], &scripted, |_| {
         // Both scrapers (the Collector and Prometheus) see every cycle.
         let before = scrapes();

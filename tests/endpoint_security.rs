@@ -62,7 +62,8 @@ fn prometheus_scrapes_over_tls_with_basic_auth_and_nothing_else_gets_in() {
     wait_for("refusals counted", Duration::from_secs(10), || {
         (bridge
             .telemetry
-            .http_errors
+            .prometheus
+            .errors
             .load(std::sync::atomic::Ordering::Relaxed)
             > 0)
         .then_some(())

@@ -208,6 +208,31 @@ fn gzip_is_served_when_accepted_and_decodes_to_the_same_body() {
 }
 
 #[test]
+fn a_zero_quality_refuses_gzip_however_it_is_written() {
+    let (mut bridge, scripted) = bridge();
+    scripted.set(stress_snapshot());
+    bridge.cycle();
+    let url = bridge.url("/metrics");
+    let (_, _, _, plain) = http_get(&url, &[]);
+    for refused in [
+        "gzip;q=0",
+        "gzip; q=0.0",
+        "gzip;q=0.000",
+        "*;q=0",
+        "gzip;q=0, *",
+    ] {
+        let (status, _, ce, body) = http_get(&url, &[("Accept-Encoding", refused)]);
+        assert_eq!(status, 200, "{refused}");
+        assert_eq!(ce, "", "{refused} must not get gzip");
+        assert_eq!(body, plain, "{refused}");
+    }
+    for accepted in ["gzip;q=0.5", "*", "br, *;q=0.1"] {
+        let (_, _, ce, _) = http_get(&url, &[("Accept-Encoding", accepted)]);
+        assert_eq!(ce, "gzip", "{accepted}");
+    }
+}
+
+#[test]
 fn health_status_page_and_unknown_paths() {
     let (bridge, scripted) = bridge();
     let (status, _, _, body) = http_get(&bridge.url("/healthz"), &[]);

@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config as PtConfig, TestRunner};
 use snapbridge::core::{Sample, Snapshot};
-use snapbridge::sinks::prometheus::render::{Format, render};
+use snapbridge::sinks::prometheus::{Format, render};
 
 fn hostile_string(max: usize) -> impl Strategy<Value = String> {
     prop_oneof![

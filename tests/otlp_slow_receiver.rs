@@ -45,8 +45,10 @@ fn slow_and_refusing_receivers_never_stall_the_pipeline() {
             bridge.cycle();
             let (status, _, _, _) = http_get(&bridge.url("/metrics"), &[]);
             assert_eq!(status, 200);
+            // The receiver takes 10 s or refuses: a cycle that waited for it would take that
+            // long. 5 s leaves a busy machine its margin.
             assert!(
-                t.elapsed() < Duration::from_secs(2),
+                t.elapsed() < Duration::from_secs(5),
                 "{what}: cycle + scrape took {:?}",
                 t.elapsed()
             );
@@ -66,8 +68,10 @@ fn slow_and_refusing_receivers_never_stall_the_pipeline() {
             );
         }
         let after = rss_kib();
+        // Views piling up would grow it by tens of MiB; the margin covers the allocator's
+        // per-thread arenas on a busy machine.
         assert!(
-            after < before + 20 * 1024,
+            after < before + 32 * 1024,
             "{what}: RSS grew from {before} to {after} KiB"
         );
         eprintln!(

@@ -28,7 +28,7 @@ fn prometheus_2_53_stores_exact_totals_through_a_reset() {
         &[],
     );
     let telemetry = bridge.telemetry.clone();
-    let scrapes = move || telemetry.scrapes.load(Ordering::Relaxed);
+    let scrapes = move || telemetry.prometheus.exports.load(Ordering::Relaxed);
     let truth = drive(&mut [&mut bridge], &scripted, |_| {
         let before = scrapes();
         wait_for("two scrapes of the cycle", Duration::from_secs(20), || {

@@ -78,8 +78,9 @@ fn sigterm_under_load_finishes_with_a_final_flush() {
         s.join().unwrap();
     }
     assert!(status.success(), "{status:?}\n{}", proc.log_tail());
-    // The last pull and the flush are each bounded by shutdown_timeout (4 s).
-    assert!(took < Duration::from_secs(9), "took {took:?}");
+    // The last pull and the flush are each bounded by shutdown_timeout (4 s): 8 s, and the
+    // rest of the 12 s for a busy machine.
+    assert!(took < Duration::from_secs(11), "took {took:?}");
     assert_eq!(
         failed_before_stop.load(Ordering::Relaxed),
         0,

@@ -78,7 +78,7 @@ counters = ["records_*"]
                     _ => atomic_write(&single, &doc(n)),
                 }
                 // Rotation: every few writes a new file; old ones deleted.
-                if n % 4 == 0 {
+                if n.is_multiple_of(4) {
                     generation += 1;
                     let old = dir.join(format!("papyra-{:04}.json", generation - 1));
                     atomic_write(&dir.join(format!("papyra-{generation:04}.json")), &doc(n));

@@ -4,20 +4,20 @@
 
 use std::sync::Arc;
 
-use snapbridge::config::{Config, SourceConfig};
 use snapbridge::core::{Sample, Snapshot};
-use snapbridge::pipeline::Pipeline;
+use snapbridge::pipeline::{Pipeline, PipelineSettings};
+use snapbridge::sources::SourceConfig;
 
 /// A pipeline with one in-process source that the benches never pull: they hand snapshots
 /// straight to `Pipeline::publish`, so the pull is not measured.
 pub fn pipeline() -> Pipeline {
-    let config = Config::parse("interval = \"10s\"\n", "bench").expect("bench config");
-    let mut p = Pipeline::new(&config).expect("pipeline");
+    let mut p = Pipeline::new(PipelineSettings::default());
     let source = SourceConfig {
         max_series: 2_000_000,
-        ..SourceConfig::in_process("bench")
+        ..SourceConfig::new("bench")
     };
     p.add_metrics_source(&source, Arc::new(|| Ok(Snapshot::new())));
+    p.add_publish_hook(Box::new(snapbridge::sinks::prometheus::Renderer::new()));
     p
 }
 
@@ -38,7 +38,7 @@ pub fn labels(i: usize) -> [(&'static str, String); 3] {
 pub fn series(i: usize, step: u64) -> (String, bool, f64) {
     let name = i % NAMES;
     let series = (i / NAMES) as u64;
-    if name % 2 == 0 {
+    if name.is_multiple_of(2) {
         (
             format!("metric_{name}_ops"),
             true,

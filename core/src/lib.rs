@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! snapbridge-core: everything an application needs to become exportable by snapbridge,
 //! with no dependency beyond `std`.
 //!

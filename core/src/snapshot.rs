@@ -138,7 +138,8 @@ impl FromIterator<Sample> for Snapshot {
 }
 
 impl<'a> FromIterator<(&'a str, u64)> for Snapshot {
-    /// A plain map of integers, like seed 001's `snapshot()` dictionary: kinds come later.
+    /// A plain map of integers, the dictionary most metrics objects' `snapshot()` returns:
+    /// kinds come later.
     fn from_iter<I: IntoIterator<Item = (&'a str, u64)>>(iter: I) -> Self {
         iter.into_iter()
             .map(|(name, v)| Sample::untyped(name, v))

@@ -35,8 +35,8 @@ impl std::error::Error for SourceError {}
 /// Anything that can hand out a point-in-time snapshot of its metrics.
 ///
 /// `snapshot` takes `&self` because the application keeps updating its metrics while the
-/// exporter reads them: implementations use atomics or a lock inside, as seed 001's
-/// thread-safe `snapshot()` does. It runs on a blocking thread with a timeout, so a slow
+/// exporter reads them: implementations use atomics or a lock inside, as a thread-safe
+/// metrics object does anyway. It runs on a blocking thread with a timeout, so a slow
 /// source delays only itself.
 pub trait MetricsSource: Send + Sync {
     /// The current values of every series the source holds.

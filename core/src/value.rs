@@ -49,7 +49,8 @@ pub struct Histogram {
 }
 
 impl Histogram {
-    /// Builds a histogram from raw observations and bucket bounds (the form seed 003 keeps).
+    /// Builds a histogram from raw observations and bucket bounds (the form registries that
+    /// keep every sample hand over).
     pub fn from_observations(bounds: Vec<f64>, observations: &[f64]) -> Self {
         let mut counts = vec![0u64; bounds.len()];
         let mut sum = 0.0;

@@ -1,4 +1,5 @@
-//! The DeltaTracker's rules, one example at a time.
+//! The DeltaTracker's rules (the list at the top of `src/tracker/mod.rs`), one example at a
+//! time.
 //!
 //! Every test feeds explicit snapshots at explicit instants and checks the exact totals,
 //! deltas, start times and `CycleStats` the tracker reports. std only: snapbridge-core has
@@ -1205,8 +1206,9 @@ fn series_are_independent_and_emitted_in_snapshot_order() {
 
 #[test]
 fn plain_maps_of_integers_arrive_untyped() {
-    // Seed 001's snapshot(): a map with no kinds. The tracker sees gauges until the
-    // exporter's rules type them; a typed copy is a different kind, hence a new series.
+    // A metrics object's snapshot() as a plain map, with no kinds. The tracker sees gauges
+    // until the exporter's rules type them; a typed copy is a different kind, hence a new
+    // series.
     let snap: snapbridge_core::Snapshot = [("records_written", 120_394u64)].into_iter().collect();
     assert!(matches!(
         snap.samples[0].value,

@@ -1,5 +1,5 @@
 //! What every example shares: its command line, and a snapbridge serving `/metrics` (and the
-//! status page on `/`) for the example's pipeline, cycling until Ctrl-C.
+//! status page on `/`) for the example's sources, cycling until Ctrl-C.
 //!
 //! Not an example itself (cargo builds `examples/*.rs`; this folder has no `main.rs`):
 //! each example includes it with `#[path = "support/mod.rs"] mod support;`, and so do the
@@ -10,16 +10,11 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use snapbridge::pipeline::Pipeline;
-use snapbridge::sinks::otlp::{OtlpSink, Settings};
-use snapbridge::sinks::prometheus::{Endpoint, Security, serve};
-use tokio::sync::watch;
+use snapbridge::sinks::prometheus::DEFAULT_LISTEN;
+use snapbridge::{Builder, Error, Handle};
 use tokio::task::JoinHandle;
-
-/// The default address, as snapbridge's own.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
 
 /// Command line of an example: `--listen ADDR`, `--interval DURATION`, `--dir PATH`.
 #[derive(Clone, Debug)]
@@ -84,8 +79,7 @@ impl Options {
 pub struct Served {
     /// Where `/metrics` and `/` are served.
     pub addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    handle: Handle,
 }
 
 impl Served {
@@ -94,69 +88,33 @@ impl Served {
         format!("http://{}/metrics", self.addr)
     }
 
-    /// Stops the cycle (after one last pull) and the endpoint.
+    /// Stops the cycle (after one last pull and OTLP flush) and the endpoint.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = t.await;
+        if let Err(e) = self.handle.shutdown().await {
+            eprintln!("snapbridge: {e}");
         }
     }
 }
 
-/// Binds the endpoint and runs `pipeline` on its interval.
-pub async fn serve_pipeline(
-    pipeline: Pipeline,
-    listen: Option<SocketAddr>,
-) -> Result<Served, String> {
-    let listener = match listen {
-        Some(addr) => tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?,
-        None => match tokio::net::TcpListener::bind(DEFAULT_LISTEN).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("{DEFAULT_LISTEN} is taken ({e}): using a free port instead");
-                tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?
+/// Starts `builder` serving on `listen`: 127.0.0.1:9464 when `None`, or any free port if
+/// that one is taken. OTLP too, when the standard OTEL_EXPORTER_OTLP_* variables ask.
+pub async fn serve(builder: Builder, listen: Option<SocketAddr>) -> Result<Served, String> {
+    let builder = builder.shutdown_timeout(Duration::from_secs(2));
+    let started = match listen {
+        Some(addr) => builder.listen(addr).spawn(),
+        None => match builder.clone().listen(DEFAULT_LISTEN).spawn() {
+            Err(Error::Listen { error, .. }) => {
+                eprintln!("{DEFAULT_LISTEN} is taken ({error}): using a free port instead");
+                builder
+                    .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
+                    .spawn()
             }
+            other => other,
         },
     };
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let endpoint = Endpoint {
-        views: pipeline.views(),
-        telemetry: pipeline.telemetry(),
-        stale_after: pipeline.interval() * 3 + Duration::from_secs(30),
-        started: SystemTime::now(),
-        security: Security::none(),
-    };
-    // OTLP too, when the standard OTEL_EXPORTER_OTLP_* variables ask for it.
-    let otlp = Settings::resolve(None, |k| std::env::var(k).ok(), &addr.to_string())?
-        .map(|settings| OtlpSink::spawn(settings, pipeline.subscribe(), pipeline.telemetry()))
-        .transpose()?;
-    let (stop, rx) = watch::channel(false);
-    let (mut a, mut b) = (rx.clone(), rx);
-    let server = tokio::spawn(serve(listener, endpoint, async move {
-        let _ = a.wait_for(|s| *s).await;
-    }));
-    let cycles = tokio::spawn(async move {
-        pipeline
-            .run(
-                async move {
-                    let _ = b.wait_for(|s| *s).await;
-                },
-                Duration::from_secs(2),
-            )
-            .await;
-        if let Some(sink) = otlp {
-            sink.flush_and_stop(Duration::from_secs(2)).await;
-        }
-    });
-    Ok(Served {
-        addr,
-        stop,
-        tasks: vec![cycles, server],
-    })
+    let handle = started.map_err(|e| e.to_string())?;
+    let addr = handle.local_addr().ok_or("no /metrics endpoint")?;
+    Ok(Served { addr, handle })
 }
 
 /// A started example: snapbridge, the lines to print, and whatever keeps the example's

@@ -31,6 +31,8 @@ pub enum ConfigError {
     Invalid {
         /// File name.
         origin: String,
+        /// 1-based line of the key (or of its table), when it is in the file.
+        line: Option<usize>,
         /// Dotted key path, e.g. `source[0] (papyra).max_series`.
         key: String,
         /// What is wrong.
@@ -41,9 +43,16 @@ pub enum ConfigError {
 impl ConfigError {
     /// Locates a `toml` deserialisation error in `text`.
     pub(crate) fn from_toml(origin: &str, text: &str, err: &toml::de::Error) -> Self {
-        let offset = err.span().map(|s| s.start).unwrap_or(0).min(text.len());
-        let before = &text[..offset];
-        let line = before.matches('\n').count() + 1;
+        let offset = err.span().map(|s| s.start).unwrap_or(0);
+        ConfigError::at(origin, text, offset, err.message())
+    }
+
+    /// An error at byte `offset` of `text`: its line and column, the key written on that
+    /// line and the table it belongs to are read from the text.
+    pub(crate) fn at(origin: &str, text: &str, offset: usize, reason: impl AsRef<str>) -> Self {
+        let offset = offset.min(text.len());
+        let before = text.get(..offset).unwrap_or(text);
+        let line = ConfigError::line_of(text, offset);
         let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
         let column = before[line_start..].chars().count() + 1;
         let line_text = text[line_start..].lines().next().unwrap_or("");
@@ -53,6 +62,7 @@ impl ConfigError {
             .filter(|k| !k.is_empty() && !k.starts_with('['));
         let table = before
             .lines()
+            .chain(line_text.starts_with('[').then_some(line_text))
             .rev()
             .map(str::trim)
             .find(|l| l.starts_with('['))
@@ -63,8 +73,28 @@ impl ConfigError {
             column,
             key,
             table,
-            reason: err.message().replace('\n', " ").trim().to_string(),
+            reason: reason.as_ref().replace('\n', " ").trim().to_string(),
         }
+    }
+
+    /// A broken rule that spans keys, of `key` (a path such as `source[0] (a).url`).
+    pub(crate) fn invalid(origin: &str, line: Option<usize>, key: &str, reason: &str) -> Self {
+        ConfigError::Invalid {
+            origin: origin.to_string(),
+            line,
+            key: key.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// The 1-based line of byte `offset` in `text`.
+    pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+        let end = offset.min(text.len());
+        text.as_bytes()[..end]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
     }
 }
 
@@ -93,6 +123,13 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::Invalid {
                 origin,
+                line: Some(line),
+                key,
+                reason,
+            } => write!(f, "{origin}:{line}: key `{key}`: {reason}"),
+            ConfigError::Invalid {
+                origin,
+                line: None,
                 key,
                 reason,
             } => write!(f, "{origin}: key `{key}`: {reason}"),

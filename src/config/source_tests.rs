@@ -70,5 +70,8 @@ fn bad_values_are_located_and_secrets_never_print() {
     for secret in ["hunter2", "t0k", "k3y"] {
         assert!(!debug.contains(secret), "{secret} in {debug}");
     }
-    assert_eq!(c.sources[0].timeout(), std::time::Duration::from_secs(10));
+    assert_eq!(
+        c.sources[0].config.timeout(),
+        std::time::Duration::from_secs(10)
+    );
 }

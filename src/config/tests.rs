@@ -6,9 +6,9 @@ fn embedded_default_parses_and_has_the_demo_source() {
     assert_eq!(c.interval.0, std::time::Duration::from_secs(10));
     assert_eq!(c.prometheus.listen.to_string(), "127.0.0.1:9464");
     assert_eq!(c.sources.len(), 1);
-    assert_eq!(c.sources[0].kind, SourceKind::Demo);
-    assert!(c.sources[0].counters.matches("records_written"));
-    assert!(c.sources[0].gauges.matches("queue_size"));
+    assert_eq!(c.sources[0].kind, "demo");
+    assert!(c.sources[0].config.counters.matches("records_written"));
+    assert!(c.sources[0].config.gauges.matches("queue_size"));
 }
 
 #[test]
@@ -80,7 +80,7 @@ fn shards_split_the_sources_between_instances() {
     for index in 1..=3 {
         let shard = Shard { index, count: 3 };
         for (i, s) in c.sources.iter().enumerate() {
-            if shard.owns(&s.name) {
+            if shard.owns(&s.config.name) {
                 owners[i] += 1;
             }
         }

@@ -5,13 +5,17 @@
 //! ```
 //!
 //! Each cycle pulls all sources concurrently (each with its own timeout), applies the
-//! results in config order, adds snapbridge's own metrics, renders the text body once, and
-//! swaps the new view in. A source error never stops the loop.
+//! results in config order, adds snapbridge's own metrics, hands the new view to each
+//! sink's [`PublishHook`] (the Prometheus sink renders its body there, once) and swaps it
+//! in. A source error never stops the loop.
 
 pub mod families;
 pub mod normalize;
+pub mod selfmetrics;
 pub mod source_runtime;
 mod state_file;
+
+pub use selfmetrics::{CycleFigures, SinkStats, Telemetry};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -21,12 +25,10 @@ use snapbridge_core::{MetricsSource, SourceError};
 use tokio::task::JoinSet;
 
 use crate::blocking::off_the_reactor;
-use crate::config::{Config, SourceConfig};
-use crate::selfmetrics::{CycleFigures, SelfMetrics, Telemetry};
-use crate::sinks::prometheus::line_prefixes::PrefixCache;
-use crate::sources::{self, InProcess, Pulled, Source};
-use crate::view::{Bodies, View};
+use crate::sources::{InProcess, Pulled, Source, SourceConfig, SourceEntry};
+use crate::view::{Attachments, View};
 use families::FamilyTable;
+use selfmetrics::SelfMetrics;
 use source_runtime::SourceRuntime;
 
 /// One source's pull: its snapshot or error, and how long it took.
@@ -34,6 +36,48 @@ pub type PullResult = (Result<Pulled, SourceError>, Duration);
 
 /// Where the current view lives; sinks load it, the pipeline swaps it.
 pub type ViewCell = Arc<ArcSwap<View>>;
+
+/// A sink's part in publishing: called with each new view before anyone can read it, so
+/// what the sink derives from a view (its rendered body, say) is made once per cycle, on
+/// the pipeline's side of the swap, and attached to the view
+/// ([`View::attachments`](crate::view::View::attachments)). Only configured sinks add a
+/// hook, so a sink that is not there costs nothing.
+pub trait PublishHook: Send + Sync {
+    /// Derives what the sink needs from `view` and attaches it.
+    fn on_publish(&mut self, view: &mut View);
+}
+
+/// How the pipeline runs.
+#[derive(Clone, Debug)]
+pub struct PipelineSettings {
+    /// Period of the pull cycle.
+    pub interval: Duration,
+    /// Snapshot timeout of a source that sets none (at most the interval; the interval when
+    /// `None`).
+    pub timeout: Option<Duration>,
+    /// How long the state of a series absent from its source is kept.
+    pub max_staleness: Duration,
+    /// Where the trackers' state is kept between runs (none: it is not kept).
+    pub state_file: Option<std::path::PathBuf>,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        PipelineSettings {
+            interval: Duration::from_secs(10),
+            timeout: None,
+            max_staleness: Duration::from_secs(600),
+            state_file: None,
+        }
+    }
+}
+
+impl PipelineSettings {
+    /// The timeout of a source that sets none.
+    pub fn default_timeout(&self) -> Duration {
+        self.timeout.unwrap_or(self.interval).min(self.interval)
+    }
+}
 
 /// The pull-track-publish loop and all state it keeps between cycles.
 pub struct Pipeline {
@@ -48,26 +92,19 @@ pub struct Pipeline {
     // Push sinks wait on this for each new view; `/metrics` reads `published` instead.
     notify: tokio::sync::watch::Sender<Arc<View>>,
     figures: CycleFigures,
-    last_body_len: usize,
-    // Line prefixes of the last views: a steady cycle renders from them.
-    line_prefixes: PrefixCache,
+    hooks: Vec<Box<dyn PublishHook>>,
     state_file: Option<std::path::PathBuf>,
     // Saved state read at start, handed to each source as it is added.
     saved_state: std::collections::HashMap<String, String>,
 }
 
 impl Pipeline {
-    /// A pipeline with the sources of `config`.
-    pub fn new(config: &Config) -> Result<Self, String> {
-        let interval = config.interval.0;
+    /// A pipeline without sources yet.
+    pub fn new(settings: PipelineSettings) -> Self {
         let mut pipeline = Pipeline {
-            interval,
-            default_timeout: config
-                .timeout
-                .map(|d| d.0)
-                .unwrap_or(interval)
-                .min(interval),
-            max_staleness: config.max_staleness.0,
+            interval: settings.interval,
+            default_timeout: settings.default_timeout(),
+            max_staleness: settings.max_staleness,
             sources: Vec::new(),
             families: FamilyTable::new(),
             self_metrics: SelfMetrics::default(),
@@ -75,18 +112,12 @@ impl Pipeline {
             published: Arc::new(ArcSwap::from_pointee(View::empty())),
             notify: tokio::sync::watch::Sender::new(Arc::new(View::empty())),
             figures: CycleFigures::default(),
-            last_body_len: 4096,
-            line_prefixes: PrefixCache::new(),
-            state_file: config.state_file.clone(),
+            hooks: Vec::new(),
+            state_file: settings.state_file,
             saved_state: std::collections::HashMap::new(),
         };
         pipeline.read_state();
-        for source in config.own_sources() {
-            let built = sources::from_config(source)
-                .map_err(|e| format!("source {:?}: {e}", source.name))?;
-            pipeline.add_source(source, built);
-        }
-        Ok(pipeline)
+        pipeline
     }
 
     /// Reads the state file, if one is configured; a bad file is reported and ignored.
@@ -117,10 +148,25 @@ impl Pipeline {
         }
     }
 
-    /// Adds a source of any kind, typed and labelled by `config`.
-    pub fn add_source(&mut self, config: &SourceConfig, source: Arc<dyn Source>) {
-        let mut runtime =
-            SourceRuntime::new(config, source, self.default_timeout, self.max_staleness);
+    /// Adds a configured source (a `[[source]]` entry), built now.
+    pub fn add_entry(&mut self, entry: &SourceEntry) -> Result<(), String> {
+        let source = entry
+            .build()
+            .map_err(|e| format!("source {:?}: {e}", entry.config.name))?;
+        self.add_source(&entry.config, entry.kind, source);
+        Ok(())
+    }
+
+    /// Adds a source of kind `kind` (shown on the status page), typed and labelled by
+    /// `config`.
+    pub fn add_source(&mut self, config: &SourceConfig, kind: &str, source: Arc<dyn Source>) {
+        let mut runtime = SourceRuntime::new(
+            config,
+            kind,
+            source,
+            self.default_timeout,
+            self.max_staleness,
+        );
         if let Some(saved) = self.saved_state.remove(&config.name) {
             // Checked when the file was read, so this cannot fail.
             match runtime.restore_state(&saved) {
@@ -135,7 +181,12 @@ impl Pipeline {
 
     /// Adds an in-process [`MetricsSource`] (an application's own metrics object).
     pub fn add_metrics_source(&mut self, config: &SourceConfig, source: Arc<dyn MetricsSource>) {
-        self.add_source(config, Arc::new(InProcess::new(source)));
+        self.add_source(config, "in_process", Arc::new(InProcess::new(source)));
+    }
+
+    /// Adds a sink's hook, called with every view from the next one on.
+    pub fn add_publish_hook(&mut self, hook: Box<dyn PublishHook>) {
+        self.hooks.push(hook);
     }
 
     /// The cell holding the current view, for sinks.
@@ -174,7 +225,7 @@ impl Pipeline {
     }
 
     /// The cycle after the pull: normalise and track each source's result (in source
-    /// order), add the self-metrics, render the text body once, and swap the view in.
+    /// order), add the self-metrics, run the sinks' hooks, and swap the view in.
     pub fn publish(&mut self, now: SystemTime, results: Vec<PullResult>) -> Arc<View> {
         let mut points = Vec::with_capacity(self.figures.series + 64);
         for (runtime, (result, elapsed)) in self.sources.iter_mut().zip(results) {
@@ -195,17 +246,13 @@ impl Pipeline {
             points,
             families: self.families.sorted(),
             sources: self.sources.iter().map(|s| s.status.clone()).collect(),
-            bodies: Bodies::default(),
-            prefixes: None,
+            attachments: Attachments::default(),
         };
-        let render_started = Instant::now();
-        let (text, prefixes) = self
-            .line_prefixes
-            .render(&view, self.last_body_len + self.last_body_len / 8);
-        view.prefixes = prefixes;
-        self.last_body_len = text.len();
-        let _ = view.bodies.text.set(text.into());
-        self.figures.render_duration = render_started.elapsed();
+        let hooks_started = Instant::now();
+        for hook in &mut self.hooks {
+            hook.on_publish(&mut view);
+        }
+        self.figures.render_duration = hooks_started.elapsed();
         self.figures.series = view.points.len();
         let view = Arc::new(view);
         self.published.store(view.clone());
@@ -250,33 +297,5 @@ impl Pipeline {
             }
         }
         results
-    }
-
-    /// Runs cycles every `interval` until `shutdown` resolves, then runs one last cycle
-    /// (the final pull), bounded by `final_timeout`, and returns.
-    pub async fn run(
-        mut self,
-        shutdown: impl std::future::Future<Output = ()>,
-        final_timeout: Duration,
-    ) {
-        let mut ticker = tokio::time::interval(self.interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {
-                    let view = self.run_cycle().await;
-                    tracing::debug!(cycle = view.cycle, series = view.points.len(), "cycle published");
-                }
-                _ = &mut shutdown => break,
-            }
-        }
-        match tokio::time::timeout(final_timeout, self.run_cycle()).await {
-            Ok(view) => tracing::info!(cycle = view.cycle, "final cycle published"),
-            Err(_) => tracing::warn!(
-                timeout = %humantime::format_duration(final_timeout),
-                "final cycle did not finish within the shutdown timeout"
-            ),
-        }
     }
 }

@@ -9,11 +9,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use snapbridge_core::{Kind, Labels, Number, Sample, Value};
 
-use crate::config::{DefaultKind, GlobList, SourceConfig};
+use crate::limits::MAX_LABEL_VALUE_BYTES;
 use crate::names;
-
-/// Longest label value accepted; a series with a longer one is dropped and counted.
-pub const MAX_LABEL_VALUE_BYTES: usize = 4096;
+use crate::sources::SourceConfig;
+use crate::values::{DefaultKind, GlobList};
 
 /// Kind-rule caches grow with distinct names; past this many they are cleared.
 const KIND_CACHE_LIMIT: usize = 100_000;
@@ -179,7 +178,7 @@ mod tests {
             "[[source]]\nname = \"s\"\nkind = \"demo\"\ncounters = [\"*_total\", \"records_*\"]\ngauges = [\"queue_*\"]\n{extra}\n"
         );
         let config = Config::parse(&text, "t").unwrap();
-        Normalizer::from_config(&config.sources[0])
+        Normalizer::from_config(&config.sources[0].config)
     }
 
     #[test]

@@ -10,8 +10,8 @@ use snapbridge_core::{
 
 use super::families::FamilyTable;
 use super::normalize::{NormalizeStats, Normalizer};
-use crate::config::SourceConfig;
-use crate::sources::{PullFuture, Pulled, Source};
+use crate::sources::{PullFuture, Pulled, Source, SourceConfig};
+use crate::text::one_line;
 use crate::view::{Point, SeriesMeta, SourceStatus};
 
 /// Cumulative counts and last-cycle figures of one source, read by the self-metrics.
@@ -48,6 +48,7 @@ impl SourceRuntime {
     /// Sets up a source from its config entry and the source that serves it.
     pub fn new(
         config: &SourceConfig,
+        kind: &str,
         source: Arc<dyn Source>,
         default_timeout: Duration,
         max_staleness: Duration,
@@ -78,7 +79,7 @@ impl SourceRuntime {
             },
             status: SourceStatus {
                 name: config.name.clone(),
-                kind: config.kind.to_string(),
+                kind: kind.to_string(),
                 up: false,
                 last_error: None,
                 last_warning: None,
@@ -130,7 +131,7 @@ impl SourceRuntime {
             Ok(p) => p,
             Err(e) => {
                 self.counters.snapshot_errors += 1;
-                let message = one_line(e.message());
+                let message = one_line(e.message(), MAX_MESSAGE_BYTES);
                 tracing::warn!(source = %self.status.name, error = %message, "snapshot failed");
                 self.status.up = false;
                 self.status.last_error = Some(message);
@@ -150,7 +151,7 @@ impl SourceRuntime {
             if more > 0 {
                 warning.push_str(&format!(" (and {more} more rejected values)"));
             }
-            let warning = one_line(&warning);
+            let warning = one_line(&warning, MAX_MESSAGE_BYTES);
             tracing::warn!(source = %self.status.name, warning = %warning, "values rejected");
             self.status.last_warning = Some(warning);
         }
@@ -233,23 +234,8 @@ fn merge_labels(
     out
 }
 
-/// Errors are shown on one line: newlines and control characters become spaces, and very
-/// long messages are cut.
-fn one_line(message: &str) -> String {
-    let mut s: String = message
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if s.len() > 500 {
-        let mut cut = 500;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push('…');
-    }
-    s
-}
+/// Errors and warnings are shown on one line, at most this long.
+const MAX_MESSAGE_BYTES: usize = 500;
 
 #[cfg(test)]
 mod tests {
@@ -268,11 +254,5 @@ mod tests {
             keys,
             ["exported_source=inner", "service=papyra", "source=a"]
         );
-    }
-
-    #[test]
-    fn errors_become_one_line() {
-        assert_eq!(one_line("a\nb\tc"), "a b c");
-        assert!(one_line(&"x".repeat(2000)).len() < 600);
     }
 }

@@ -1,23 +1,66 @@
-//! Sources: where snapshots come from. One folder per kind, each with the same shape: a
-//! type that implements [`Source`] (or `snapbridge_core::MetricsSource` for in-process
-//! ones) and a `from_config` constructor.
+//! Sources: where snapshots come from.
+//!
+//! Each kind a `[[source]]` table can name is one folder, `sources/<kind>/`, with
+//! everything about it: its config struct (its own keys, their defaults and checks, the
+//! doc comments that document them), its puller (a [`Source`]) and its tests. The keys every
+//! source has live in one shared [`SourceConfig`]; the config file reads both from the same
+//! table. Adding a kind is its folder and one line in `source_kinds!` below.
+//!
+//! In-process sources (an application's own `snapbridge_core::MetricsSource`) are added in
+//! code with a [`SourceConfig`] and run through [`InProcess`].
 
-pub mod batch_dir;
-pub mod demo;
+mod config;
 pub mod document;
-pub mod exec;
-pub mod file;
-pub mod http;
-pub mod redis;
+mod shared;
+
+pub use config::{
+    DEFAULT_DENY_LABELS, DEFAULT_MAX_SERIES, DEFAULT_TIMEOUT, KeyError, KindConfig, KindEntry,
+    KindRules, SourceConfig, SourceEntry,
+};
+pub use shared::{Busy, BusyToken, DEFAULT_MAX_BYTES, FileStamp, own_deadline, scrub};
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use snapbridge_core::{MetricsSource, Snapshot, SourceError};
 
-use crate::config::{SourceConfig, SourceKind};
+/// Declares the source kinds: each line `module => ConfigType` is the folder
+/// `sources/<module>/` and the type of its keys, registered under the name `module`.
+macro_rules! source_kinds {
+    ($($(#[$attr:meta])* $module:ident => $config:ident,)*) => {
+        $($(#[$attr])* pub mod $module;)*
+
+        /// Every kind a `[[source]]` table can name, in the order the docs list them.
+        pub fn kinds() -> &'static [KindEntry] {
+            // One push per line, because a line may carry a `#[cfg]` and `vec![...]`
+            // elements cannot.
+            #[allow(clippy::vec_init_then_push)]
+            static KINDS: std::sync::LazyLock<Vec<KindEntry>> = std::sync::LazyLock::new(|| {
+                let mut kinds = Vec::new();
+                $($(#[$attr])* kinds.push(KindEntry::of::<$module::$config>(stringify!($module)));)*
+                kinds
+            });
+            &KINDS
+        }
+    };
+}
+
+source_kinds! {
+    demo => DemoConfig,
+    http => HttpConfig,
+    file => FileConfig,
+    batch_dir => BatchDirConfig,
+    redis => RedisConfig,
+    exec => ExecConfig,
+    #[cfg(test)]
+    echo => EchoConfig,
+}
+
+/// The registered kind named `name`.
+pub fn kind(name: &str) -> Option<&'static KindEntry> {
+    kinds().iter().find(|k| k.name == name)
+}
 
 /// A value a source could not turn into a sample (a string where a number belongs, say).
 /// The rest of the snapshot is still exported; the rejection is counted and shown.
@@ -62,9 +105,7 @@ pub trait Source: Send + Sync {
 /// never stalls the pipeline's threads.
 pub struct InProcess {
     source: Arc<dyn MetricsSource>,
-    // A snapshot that outlives its timeout keeps its blocking thread; while it is still
-    // running, later pulls fail at once instead of piling up more threads behind it.
-    busy: Arc<AtomicBool>,
+    busy: Busy,
 }
 
 impl InProcess {
@@ -72,7 +113,7 @@ impl InProcess {
     pub fn new(source: Arc<dyn MetricsSource>) -> Self {
         InProcess {
             source,
-            busy: Arc::new(AtomicBool::new(false)),
+            busy: Busy::default(),
         }
     }
 }
@@ -80,103 +121,7 @@ impl InProcess {
 impl Source for InProcess {
     fn pull(&self) -> PullFuture {
         let source = self.source.clone();
-        let busy = self.busy.clone();
-        Box::pin(async move {
-            if busy.swap(true, Ordering::AcqRel) {
-                return Err(SourceError::new(
-                    "the previous snapshot() is still running (it exceeded its timeout)",
-                ));
-            }
-            let guard = BusyGuard(busy);
-            tokio::task::spawn_blocking(move || {
-                let _guard = guard;
-                source.snapshot().map(Pulled::from)
-            })
-            .await
-            .unwrap_or_else(|e| Err(SourceError::new(format!("snapshot() panicked: {e}"))))
-        })
+        self.busy
+            .pull_blocking("snapshot()", move || source.snapshot().map(Pulled::from))
     }
-}
-
-struct BusyGuard(Arc<AtomicBool>);
-
-impl Drop for BusyGuard {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
-    }
-}
-
-/// Builds the source a config entry describes.
-pub fn from_config(config: &SourceConfig) -> Result<Arc<dyn Source>, String> {
-    match config.kind {
-        SourceKind::Demo => Ok(Arc::new(InProcess::new(Arc::new(
-            demo::DemoPersistence::from_config(config),
-        )))),
-        SourceKind::Http => Ok(Arc::new(http::HttpSource::from_config(config)?)),
-        SourceKind::File => Ok(Arc::new(file::FileSource::from_config(config)?)),
-        SourceKind::BatchDir => Ok(Arc::new(batch_dir::BatchDirSource::from_config(config)?)),
-        SourceKind::Redis => Ok(Arc::new(redis::RedisSource::from_config(config)?)),
-        SourceKind::Exec => Ok(Arc::new(exec::ExecSource::from_config(config)?)),
-        SourceKind::InProcess => {
-            Err("in-process sources are added in code with Pipeline::add_metrics_source".into())
-        }
-    }
-}
-
-/// Replaces every secret (a password, a token) found in `message` with `***`: errors of
-/// libraries sometimes echo what they were given.
-pub fn scrub(message: &str, secrets: &[String]) -> String {
-    let mut out = message.to_string();
-    for secret in secrets {
-        if secret.len() >= 3 && out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), "***");
-        }
-    }
-    out
-}
-
-/// An error and its causes on one line (`client error (Connect): tcp connect error: ...`).
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        let text = inner.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        source = inner.source();
-    }
-    s
-}
-
-/// Marks a source busy while a pull runs, so that a pull which outlived its timeout (its
-/// blocking work still going) makes the next one fail at once instead of piling up.
-#[derive(Default)]
-pub struct Busy(Arc<AtomicBool>);
-
-impl Busy {
-    /// Takes the flag, or says the previous pull is still running.
-    pub fn enter(&self) -> Result<BusyToken, String> {
-        if self.0.swap(true, Ordering::AcqRel) {
-            return Err("the previous pull is still running (it exceeded its timeout)".into());
-        }
-        Ok(BusyToken(self.0.clone()))
-    }
-}
-
-/// Held while a pull runs; releases the flag when dropped.
-pub struct BusyToken(Arc<AtomicBool>);
-
-impl Drop for BusyToken {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
-    }
-}
-
-/// A timeout a source applies to its own work: a little shorter than the pipeline's, so the
-/// source's own message (which names its target) wins the race.
-pub fn own_deadline(config: &SourceConfig) -> std::time::Duration {
-    let t = config.timeout();
-    t.saturating_sub(t / 20)
 }

@@ -15,14 +15,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use snapbridge::config::{Config, SourceConfig};
 use snapbridge::core::{MetricsSource, Snapshot, SourceError};
-use snapbridge::pipeline::Pipeline;
-use snapbridge::selfmetrics::Telemetry;
-use snapbridge::sinks::prometheus::{Endpoint, serve};
+use snapbridge::pipeline::Telemetry;
 use snapbridge::view::View;
+use snapbridge::{Builder, Handle};
 
 /// Path of a peer installed by scripts/peers.sh. A missing peer fails the test loudly:
 /// tests never skip.
@@ -257,15 +256,13 @@ impl MetricsSource for Scripted {
     }
 }
 
-/// A snapbridge built in the test: its pipeline is cycled by hand, its endpoint is served
-/// on a free port by a runtime of its own.
+/// A snapbridge built in the test with the embedding API: no clock, its cycles run by
+/// hand; its endpoint served on a free port by a runtime of its own.
 pub struct Bridge {
-    pub runtime: tokio::runtime::Runtime,
-    pub pipeline: Pipeline,
+    pub handle: Handle,
     pub addr: SocketAddr,
     pub telemetry: Arc<Telemetry>,
-    pub otlp: Option<snapbridge::sinks::otlp::OtlpSink>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    pub runtime: tokio::runtime::Runtime,
 }
 
 impl Bridge {
@@ -277,53 +274,35 @@ impl Bridge {
             .enable_all()
             .build()
             .expect("runtime");
-        let mut pipeline = Pipeline::new(&config).expect("pipeline");
-        for (sc, source) in extra {
-            pipeline.add_metrics_source(&sc, source);
+        let mut builder = Builder::from_config(&config)
+            .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .healthz_stale_after(Duration::from_secs(3600))
+            // Only the test's config counts: the environment of the test run is ignored.
+            .otlp_from_env(false)
+            .manual_cycles();
+        if config.instance.is_none() {
+            builder = builder.instance("test");
         }
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let endpoint = Endpoint {
-            views: pipeline.views(),
-            telemetry: pipeline.telemetry(),
-            stale_after: Duration::from_secs(3600),
-            started: SystemTime::now(),
-            security: snapbridge::sinks::prometheus::Security::from_config(&config.prometheus)
-                .expect("endpoint security"),
+        for (sc, source) in extra {
+            builder = builder.source(sc, source);
+        }
+        let handle = {
+            let _on = runtime.enter();
+            builder.spawn().expect("bridge starts")
         };
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        runtime.spawn(serve(listener, endpoint, async move {
-            let _ = rx.await;
-        }));
-        let telemetry = pipeline.telemetry();
-        // Only the test's config counts: the environment of the test run is ignored.
-        let otlp =
-            snapbridge::sinks::otlp::Settings::resolve(config.otlp.as_ref(), |_| None, "test")
-                .expect("otlp settings")
-                .map(|settings| {
-                    let _guard = runtime.enter();
-                    snapbridge::sinks::otlp::OtlpSink::spawn(
-                        settings,
-                        pipeline.subscribe(),
-                        telemetry.clone(),
-                    )
-                    .expect("otlp sink")
-                });
         Bridge {
-            otlp,
+            addr: handle.local_addr().expect("an endpoint"),
+            telemetry: handle.telemetry(),
+            handle,
             runtime,
-            pipeline,
-            addr,
-            telemetry,
-            stop: Some(tx),
         }
     }
 
     /// Runs one cycle and returns its view.
     pub fn cycle(&mut self) -> Arc<View> {
-        self.runtime.block_on(self.pipeline.run_cycle())
+        self.runtime
+            .block_on(self.handle.run_cycle())
+            .expect("a cycle")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -331,27 +310,16 @@ impl Bridge {
     }
 
     pub fn scrapes(&self) -> u64 {
-        self.telemetry.scrapes.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
+        self.telemetry.prometheus.exports.load(Ordering::Relaxed)
     }
 }
 
 /// A source config for in-process test sources, with extra TOML keys (rules, labels).
 pub fn source_config(name: &str, extra_toml: &str) -> SourceConfig {
     let text = format!("[[source]]\nname = \"{name}\"\nkind = \"demo\"\n{extra_toml}\n");
-    let parsed = Config::parse(&text, "test source")
+    Config::parse(&text, "test source")
         .expect("test source config parses")
         .sources
-        .remove(0);
-    SourceConfig {
-        kind: snapbridge::config::SourceKind::InProcess,
-        ..parsed
-    }
+        .remove(0)
+        .config
 }

@@ -4,22 +4,24 @@
 //! Why the generated `opentelemetry-proto` types and not the SDK (`opentelemetry_sdk` +
 //! `opentelemetry-otlp`): snapbridge already holds the aggregated result (reset-safe totals
 //! with start times, exact deltas), so the SDK's job — aggregating measurements into
-//! points — would be done twice. Feeding it costs about 0.74 µs per series and collecting +
-//! encoding 2.8 µs per series at 100k (../shared/peers/RECIPES.md), it caps each metric at
-//! 2000 series unless a View raises it, and its counters take increments, so a source
+//! points — would be done twice. At 100k series, feeding it costs about 0.34 µs per series
+//! and collecting + encoding 1.3 µs more (docs/BENCHMARKS.md, "OTLP"); it caps each metric
+//! at 2000 series unless a View raises it, and its counters take increments, so a source
 //! reset or a skipped cycle must be replayed into it exactly. Building the request from the
-//! view instead costs well under 1 µs per series (docs/BENCHMARKS.md, "OTLP") and sends
-//! exactly what `/metrics` shows: the two paths cannot disagree.
+//! view instead costs well under 0.1 µs per series and sends exactly what `/metrics` shows:
+//! the two paths cannot disagree.
 //!
 //! The sink runs as its own task. After each cycle it takes the newest view; a slow or
 //! absent receiver makes it skip views, never the pull loop or `/metrics`. At most one
 //! request is in flight, so memory does not grow while the receiver is away.
 
+mod config;
 mod encode;
 mod settings;
 mod transport;
 mod wire;
 
+pub use config::{Compression, Headers, OtlpConfig, Protocol, Temporality};
 pub use encode::Encoder;
 pub use settings::{Settings, parse_pairs};
 
@@ -29,14 +31,14 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::selfmetrics::Telemetry;
+use crate::pipeline::Telemetry;
 use crate::view::View;
 use transport::Transport;
 
 /// A running OTLP sink.
 pub struct OtlpSink {
     stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<Result<(), String>>,
 }
 
 impl OtlpSink {
@@ -67,16 +69,20 @@ impl OtlpSink {
     }
 
     /// Exports the newest view if it was not exported yet, then stops; gives up after
-    /// `timeout`.
-    pub async fn flush_and_stop(self, timeout: Duration) {
+    /// `timeout`. `Err` says why that last export did not go out.
+    pub async fn flush_and_stop(self, timeout: Duration) -> Result<(), String> {
         let _ = self.stop.send(true);
         let mut task = self.task;
-        if tokio::time::timeout(timeout, &mut task).await.is_err() {
-            tracing::warn!(
-                timeout = %humantime::format_duration(timeout),
-                "OTLP flush did not finish within the shutdown timeout"
-            );
-            task.abort();
+        match tokio::time::timeout(timeout, &mut task).await {
+            Ok(Ok(flushed)) => flushed,
+            Ok(Err(e)) => Err(format!("the OTLP sink failed: {e}")),
+            Err(_) => {
+                task.abort();
+                Err(format!(
+                    "the OTLP flush did not finish within {}",
+                    humantime::format_duration(timeout)
+                ))
+            }
         }
     }
 }
@@ -90,7 +96,13 @@ struct Worker {
 }
 
 impl Worker {
-    async fn run(mut self, mut views: watch::Receiver<Arc<View>>, mut stop: watch::Receiver<bool>) {
+    /// Exports views as they come until stopped, then the last one; its outcome is the
+    /// result.
+    async fn run(
+        mut self,
+        mut views: watch::Receiver<Arc<View>>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(), String> {
         loop {
             tokio::select! {
                 changed = views.changed() => {
@@ -98,7 +110,8 @@ impl Worker {
                         break;
                     }
                     let view = views.borrow_and_update().clone();
-                    self.export(&view).await;
+                    // A failure is counted and shown; the next view is tried anyway.
+                    let _ = self.export(&view).await;
                 }
                 // The only change ever sent is the stop.
                 _ = stop.changed() => break,
@@ -106,12 +119,13 @@ impl Worker {
         }
         // The final flush: the view of the last cycle, if it has not gone out yet.
         let view = views.borrow().clone();
-        self.export(&view).await;
+        self.export(&view).await
     }
 
-    async fn export(&mut self, view: &View) {
+    /// Exports `view` unless it already went out; `Err` is the failure, also counted.
+    async fn export(&mut self, view: &View) -> Result<(), String> {
         if view.cycle == 0 || view.cycle <= self.exported_cycle {
-            return;
+            return Ok(());
         }
         let started = Instant::now();
         let (request, pending) = self.encoder.build(view);
@@ -140,11 +154,13 @@ impl Worker {
                 self.exported_cycle = view.cycle;
                 stats.exports.fetch_add(1, Ordering::Relaxed);
                 stats.set_last_result(Ok(view.cycle));
+                Ok(())
             }
             Err(e) => {
                 stats.errors.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %e.message, cycle = view.cycle, "OTLP export failed");
-                stats.set_last_result(Err(e.message));
+                stats.set_last_result(Err(e.message.clone()));
+                Err(e.message)
             }
         }
     }

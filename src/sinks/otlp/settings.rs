@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::config::otlp::{Compression, OtlpConfig, Protocol, Temporality};
+use super::config::{Compression, OtlpConfig, Protocol, Temporality};
 
 /// Resolved OTLP settings.
 #[derive(Clone)]
@@ -41,29 +41,17 @@ impl std::fmt::Debug for Settings {
             .field("timeout", &self.timeout)
             .field("compression", &self.compression)
             .field("resource", &self.resource)
+            .field("max_attempts", &self.max_attempts)
             .finish()
     }
 }
 
-/// Decodes `%XX` escapes, as the OTel spec asks for header and resource values.
+/// Decodes `%XX` escapes, as the OpenTelemetry specification asks for header and resource
+/// values.
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push(hi << 4 | lo);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Parses the W3C-baggage-like `k=v,k2=v2` lists of `OTEL_EXPORTER_OTLP_HEADERS` and
@@ -93,13 +81,14 @@ impl Settings {
         env: impl Fn(&str) -> Option<String>,
         instance_id: &str,
     ) -> Result<Option<Settings>, String> {
-        let var = |names: &[&str]| {
-            names
-                .iter()
-                .find_map(|n| env(n).filter(|v| !v.trim().is_empty()))
+        let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        // `OTEL_EXPORTER_OTLP_METRICS_<X>` first, then `OTEL_EXPORTER_OTLP_<X>`.
+        let otlp_var = |x: &str| {
+            var(&format!("OTEL_EXPORTER_OTLP_METRICS_{x}"))
+                .or_else(|| var(&format!("OTEL_EXPORTER_OTLP_{x}")))
         };
-        let signal_endpoint = var(&["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]);
-        let base_endpoint = var(&["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        let signal_endpoint = var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+        let base_endpoint = var("OTEL_EXPORTER_OTLP_ENDPOINT");
         if config.is_none() && signal_endpoint.is_none() && base_endpoint.is_none() {
             return Ok(None);
         }
@@ -107,21 +96,7 @@ impl Settings {
         let config = config.unwrap_or(&empty);
         let protocol = match config.protocol {
             Some(p) => p,
-            None => match var(&[
-                "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
-                "OTEL_EXPORTER_OTLP_PROTOCOL",
-            ])
-            .as_deref()
-            .map(str::trim)
-            {
-                None | Some("http/protobuf") => Protocol::HttpProtobuf,
-                Some("grpc") => Protocol::Grpc,
-                Some(other) => {
-                    return Err(format!(
-                        "OTEL_EXPORTER_OTLP_PROTOCOL={other:?} is not supported: use \"grpc\" or \"http/protobuf\""
-                    ));
-                }
-            },
+            None => protocol_named(otlp_var("PROTOCOL").as_deref().map(str::trim))?,
         };
         let default_base = match protocol {
             Protocol::Grpc => "http://localhost:4317",
@@ -139,50 +114,37 @@ impl Settings {
                 "OTLP endpoint {url:?} must start with http:// or https://"
             ));
         }
-        let mut headers = var(&[
-            "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
-            "OTEL_EXPORTER_OTLP_HEADERS",
-        ])
-        .map(|h| parse_pairs(&h))
-        .unwrap_or_default();
+        let mut headers = otlp_var("HEADERS")
+            .map(|h| parse_pairs(&h))
+            .unwrap_or_default();
         if let Some(h) = &config.headers {
             for (k, v) in &h.0 {
                 set(&mut headers, k, v.clone());
             }
         }
-        let timeout = match config.timeout {
-            Some(d) => d.0,
-            None => var(&[
-                "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
-                "OTEL_EXPORTER_OTLP_TIMEOUT",
-            ])
-            .and_then(|ms| ms.trim().parse::<u64>().ok())
-            .map(Duration::from_millis)
-            .unwrap_or(Duration::from_secs(10)),
-        };
-        let compression = match config.compression {
-            Some(c) => c,
-            None => match var(&[
-                "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
-                "OTEL_EXPORTER_OTLP_COMPRESSION",
-            ])
-            .as_deref()
-            .map(str::trim)
-            {
-                Some("gzip") => Compression::Gzip,
-                _ => Compression::None,
+        let timeout = config.timeout.map_or_else(
+            || {
+                otlp_var("TIMEOUT")
+                    .and_then(|ms| ms.trim().parse::<u64>().ok())
+                    .map_or(Duration::from_secs(10), Duration::from_millis)
             },
-        };
-        let temporality = match config.temporality {
-            Some(t) => t,
-            None => match var(&["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"])
-                .map(|t| t.trim().to_ascii_lowercase())
-                .as_deref()
-            {
-                Some("delta") => Temporality::Delta,
-                _ => Temporality::Cumulative,
-            },
-        };
+            |d| d.0,
+        );
+        let compression = config.compression.unwrap_or_else(|| {
+            if otlp_var("COMPRESSION").is_some_and(|c| c.trim() == "gzip") {
+                Compression::Gzip
+            } else {
+                Compression::None
+            }
+        });
+        let temporality = config.temporality.unwrap_or_else(|| {
+            let preference = var("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE");
+            if preference.is_some_and(|t| t.trim().eq_ignore_ascii_case("delta")) {
+                Temporality::Delta
+            } else {
+                Temporality::Cumulative
+            }
+        });
         let mut resource = vec![
             ("service.name".to_string(), "snapbridge".to_string()),
             ("service.instance.id".to_string(), instance_id.to_string()),
@@ -193,25 +155,22 @@ impl Settings {
                 env!("CARGO_PKG_VERSION").to_string(),
             ),
         ];
-        if let Some(attrs) = var(&["OTEL_RESOURCE_ATTRIBUTES"]) {
+        if let Some(attrs) = var("OTEL_RESOURCE_ATTRIBUTES") {
             for (k, v) in parse_pairs(&attrs) {
                 set(&mut resource, &k, v);
             }
         }
-        if let Some(name) = var(&["OTEL_SERVICE_NAME"]) {
+        if let Some(name) = var("OTEL_SERVICE_NAME") {
             set(&mut resource, "service.name", name.trim().to_string());
         }
         for (k, v) in &config.resource {
             set(&mut resource, k, v.clone());
         }
         resource.sort();
-        let ca_file = config.ca_file.clone().or_else(|| {
-            var(&[
-                "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
-                "OTEL_EXPORTER_OTLP_CERTIFICATE",
-            ])
-            .map(std::path::PathBuf::from)
-        });
+        let ca_file = config
+            .ca_file
+            .clone()
+            .or_else(|| otlp_var("CERTIFICATE").map(std::path::PathBuf::from));
         let ca_pem = match ca_file {
             None => None,
             Some(path) => Some(std::fs::read(&path).map_err(|e| {
@@ -232,6 +191,18 @@ impl Settings {
             resource,
             max_attempts: config.max_attempts.unwrap_or(3).max(1),
         }))
+    }
+}
+
+/// The protocol `OTEL_EXPORTER_OTLP_PROTOCOL` names (HTTP/protobuf when unset, as the
+/// specification says).
+fn protocol_named(name: Option<&str>) -> Result<Protocol, String> {
+    match name {
+        None | Some("http/protobuf") => Ok(Protocol::HttpProtobuf),
+        Some("grpc") => Ok(Protocol::Grpc),
+        Some(other) => Err(format!(
+            "OTEL_EXPORTER_OTLP_PROTOCOL={other:?} is not supported: use \"grpc\" or \"http/protobuf\""
+        )),
     }
 }
 

@@ -1,7 +1,6 @@
 //! Sending one request: OTLP/gRPC with tonic, OTLP/HTTP with hyper; TLS by rustls with the
 //! webpki roots for `https` endpoints.
 
-use std::io::Write;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -10,18 +9,20 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::http::uri::PathAndQuery;
 use hyper::{Request, StatusCode};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use prost::Message;
 use tonic::Status;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{MetadataKey, MetadataValue};
-use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Channel, Endpoint};
 
 use super::Settings;
-use crate::config::otlp::{Compression, Protocol};
+use super::config::{Compression, Protocol};
+use crate::http_client::{self, ExtraRoots, HttpsClient, Version};
+use crate::text::{error_chain, one_line};
+
+/// Errors and answers quoted in messages are cut at this length.
+const MAX_MESSAGE_BYTES: usize = 300;
 
 /// Why a send failed, and whether trying again may help.
 #[derive(Debug)]
@@ -31,8 +32,6 @@ pub struct SendError {
     /// Connection refused, timeouts, 429/502/503/504, gRPC UNAVAILABLE and the like.
     pub retryable: bool,
 }
-
-type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// The gRPC method every OTLP metrics receiver serves.
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
@@ -79,48 +78,42 @@ pub enum Transport {
     /// OTLP/gRPC.
     Grpc(tonic::client::Grpc<Channel>),
     /// OTLP/HTTP protobuf.
-    Http(HttpsClient),
+    Http(HttpsClient<Full<Bytes>>),
 }
 
 impl Transport {
     /// Prepares the client; connecting happens on the first send, so a receiver that is
     /// down at start delays nothing.
     pub fn new(settings: &Settings) -> Result<Transport, String> {
+        let extra = settings.ca_pem.as_deref().map(|pem| ExtraRoots {
+            what: "OTLP CA file",
+            pem,
+        });
+        let tls = http_client::tls_config(extra)?;
         match settings.protocol {
             Protocol::Grpc => {
-                let mut endpoint = Endpoint::from_shared(settings.url.clone())
+                let endpoint = Endpoint::from_shared(settings.url.clone())
                     .map_err(|e| format!("OTLP endpoint {:?}: {e}", settings.url))?
                     .connect_timeout(settings.timeout)
                     .timeout(settings.timeout);
-                if settings.url.starts_with("https://") {
-                    let mut tls = ClientTlsConfig::new().with_webpki_roots();
-                    if let Some(pem) = &settings.ca_pem {
-                        tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
-                    }
-                    endpoint = endpoint
-                        .tls_config(tls)
-                        .map_err(|e| format!("OTLP TLS: {e}"))?;
-                }
+                let connector = http_client::connector(tls, Version::Http2, None);
                 // Receivers may compress their replies (the OpenTelemetry Collector gzips
                 // its answer to a gzip request): a reply is a reply, compressed or not.
-                let mut client = tonic::client::Grpc::new(endpoint.connect_lazy())
-                    .max_decoding_message_size(16 * 1024 * 1024)
-                    .accept_compressed(CompressionEncoding::Gzip);
+                let mut client =
+                    tonic::client::Grpc::new(endpoint.connect_with_connector_lazy(connector))
+                        .max_decoding_message_size(16 * 1024 * 1024)
+                        .accept_compressed(CompressionEncoding::Gzip);
                 if settings.compression == Compression::Gzip {
                     client = client.send_compressed(CompressionEncoding::Gzip);
                 }
                 Ok(Transport::Grpc(client))
             }
             Protocol::HttpProtobuf => {
-                let https = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_tls_config(tls_config(settings.ca_pem.as_deref())?)
-                    .https_or_http()
-                    .enable_http1()
-                    .build();
-                let client = Client::builder(TokioExecutor::new())
-                    .pool_idle_timeout(Duration::from_secs(30))
-                    .build(https);
-                Ok(Transport::Http(client))
+                let connector = http_client::connector(tls, Version::Http1, Some(settings.timeout));
+                Ok(Transport::Http(http_client::client(
+                    connector,
+                    Duration::from_secs(30),
+                )))
             }
         }
     }
@@ -169,7 +162,7 @@ async fn send_grpc(
             message: format!(
                 "gRPC connection to {} failed: {}",
                 settings.url,
-                one_line(&error_chain(&e))
+                one_line(&error_chain(&e), MAX_MESSAGE_BYTES)
             ),
             retryable: true,
         });
@@ -181,7 +174,7 @@ async fn send_grpc(
                 message: format!(
                     "receiver rejected {} data points: {}",
                     p.rejected_data_points,
-                    one_line(&p.error_message)
+                    one_line(&p.error_message, MAX_MESSAGE_BYTES)
                 ),
                 retryable: false,
             }),
@@ -205,7 +198,7 @@ async fn send_grpc(
                     "gRPC export to {} failed: {:?}: {}",
                     settings.url,
                     status.code(),
-                    one_line(status.message())
+                    one_line(status.message(), MAX_MESSAGE_BYTES)
                 ),
                 retryable,
             })
@@ -214,7 +207,7 @@ async fn send_grpc(
 }
 
 async fn send_http(
-    client: &HttpsClient,
+    client: &HttpsClient<Full<Bytes>>,
     settings: &Settings,
     request: &Bytes,
 ) -> Result<(), SendError> {
@@ -226,10 +219,7 @@ async fn send_http(
             concat!("snapbridge/", env!("CARGO_PKG_VERSION")),
         );
     if settings.compression == Compression::Gzip {
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        // Writing to a Vec cannot fail.
-        let _ = enc.write_all(&body);
-        body = enc.finish().unwrap_or_default().into();
+        body = crate::gzip::gzip(&body).into();
         builder = builder.header("content-encoding", "gzip");
     }
     for (k, v) in &settings.headers {
@@ -243,7 +233,7 @@ async fn send_http(
         message: format!(
             "OTLP/HTTP POST {} failed: {}",
             settings.url,
-            one_line(&error_chain(&e))
+            one_line(&error_chain(&e), MAX_MESSAGE_BYTES)
         ),
         retryable: true,
     })?;
@@ -269,53 +259,8 @@ async fn send_http(
         message: format!(
             "OTLP/HTTP POST {} answered {status}: {}",
             settings.url,
-            one_line(&text)
+            one_line(&text, MAX_MESSAGE_BYTES)
         ),
         retryable,
     })
-}
-
-/// The public webpki roots, plus the configured CA if any.
-fn tls_config(ca_pem: Option<&[u8]>) -> Result<rustls::ClientConfig, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(pem) = ca_pem {
-        let mut added = 0;
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| format!("OTLP CA file: not a PEM certificate: {e}"))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("OTLP CA file: unusable certificate: {e}"))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err("OTLP CA file holds no PEM certificate".into());
-        }
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("OTLP TLS: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    s
-}
-
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
-        .collect()
 }

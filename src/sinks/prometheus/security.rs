@@ -2,13 +2,14 @@
 //! web config (`tls_server_config`, `basic_auth_users` with bcrypt hashes).
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::config::PrometheusConfig;
+use super::PrometheusConfig;
 
 /// Credentials checked recently: bcrypt costs tens of milliseconds on purpose, and a
 /// scraper sends the same header every scrape (exporter-toolkit caches the same way).
@@ -21,6 +22,8 @@ pub struct Security {
     pub tls: Option<TlsAcceptor>,
     users: BTreeMap<String, String>,
     accepted: Mutex<HashSet<String>>,
+    // bcrypt verifications run, so the tests can tell the cache and the dummy hash work.
+    bcrypt_checks: AtomicU64,
 }
 
 impl Security {
@@ -80,6 +83,7 @@ impl Security {
             tls,
             users: config.basic_auth_users.clone(),
             accepted: Mutex::new(HashSet::new()),
+            bcrypt_checks: AtomicU64::new(0),
         }))
     }
 
@@ -108,6 +112,7 @@ impl Security {
         // slow on purpose: run it off the reactor so other connections are not held up.
         let known = self.users.get(&user);
         let hash = known.map(String::as_str).unwrap_or_else(|| dummy_hash());
+        self.bcrypt_checks.fetch_add(1, Ordering::Relaxed);
         let verified =
             crate::blocking::off_the_reactor(|| bcrypt::verify(&password, hash).unwrap_or(false));
         let ok = known.is_some() && verified;
@@ -129,38 +134,17 @@ fn dummy_hash() -> &'static str {
 
 /// `Basic base64(user:password)` → (user, password).
 fn decode_basic(header: &str) -> Option<(String, String)> {
-    let encoded = header
-        .strip_prefix("Basic ")
-        .or_else(|| header.strip_prefix("basic "))?;
-    let bytes = base64_decode(encoded.trim())?;
+    use base64::Engine;
+    let (scheme, encoded) = header.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let (user, password) = text.split_once(':')?;
     Some((user.to_string(), password.to_string()))
-}
-
-/// Standard base64 with padding (RFC 4648), enough for one header.
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let s = s.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    for chunk in s.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= val(c)? << (18 - 6 * i);
-        }
-        let bytes = n.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -186,12 +170,26 @@ mod tests {
             ..PrometheusConfig::default()
         };
         let sec = Security::from_config(&config).unwrap();
+        let checks = || sec.bcrypt_checks.load(Ordering::Relaxed);
         assert!(sec.allows(Some("Basic YWxpY2U6czNjcmV0")));
+        assert_eq!(checks(), 1);
         assert!(sec.allows(Some("Basic YWxpY2U6czNjcmV0")), "cached");
+        assert_eq!(
+            checks(),
+            1,
+            "the second time, the cache answers without bcrypt"
+        );
         assert!(!sec.allows(Some("Basic YWxpY2U6d3Jvbmc=")));
+        assert!(
+            !sec.allows(Some("Basic YWxpY2U6d3Jvbmc=")),
+            "refusals are not cached"
+        );
+        assert_eq!(checks(), 3);
         assert!(!sec.allows(None));
-        // An unknown user with alice's password: checked against the dummy hash, refused.
+        // An unknown user with alice's password: refused, after a bcrypt check against the
+        // dummy hash, so it takes as long as a known user's wrong password.
         assert!(!sec.allows(Some("Basic Ym9iOnMzY3JldA==")));
+        assert_eq!(checks(), 4, "an unknown user costs a bcrypt check too");
         let bad = PrometheusConfig {
             basic_auth_users: [("bob".to_string(), "plaintext".to_string())].into(),
             ..PrometheusConfig::default()

@@ -16,8 +16,7 @@ use tokio::net::TcpListener;
 
 use super::render::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 use super::{Security, accepts_gzip, body, body_ready, negotiate, status_page};
-use crate::pipeline::ViewCell;
-use crate::selfmetrics::Telemetry;
+use crate::pipeline::{Telemetry, ViewCell};
 
 /// Time allowed for a TLS handshake and for the request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,6 +46,34 @@ pub struct Endpoint {
     pub started: SystemTime,
     /// TLS and basic authentication (`Security::none()` for plain HTTP).
     pub security: Arc<Security>,
+}
+
+impl Endpoint {
+    /// Counts a refused request (bad path, method, size or credentials).
+    fn refused(&self) {
+        self.telemetry
+            .prometheus
+            .errors
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An endpoint serving `views`; from now on the self-metrics report it as the
+    /// `prometheus` sink.
+    pub fn new(
+        views: ViewCell,
+        telemetry: Arc<Telemetry>,
+        security: Arc<Security>,
+        stale_after: Duration,
+    ) -> Self {
+        telemetry.prometheus.enabled.store(true, Ordering::Relaxed);
+        Endpoint {
+            views,
+            telemetry,
+            stale_after,
+            started: SystemTime::now(),
+            security,
+        }
+    }
 }
 
 /// Accepts connections on `listener` until `shutdown` resolves.
@@ -140,10 +167,7 @@ fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> 
     let started = std::time::Instant::now();
     let head = req.method() == Method::HEAD;
     if req.method() != Method::GET && !head {
-        endpoint
-            .telemetry
-            .http_errors
-            .fetch_add(1, Ordering::Relaxed);
+        endpoint.refused();
         return plain(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
     }
     let authorization = req
@@ -151,10 +175,7 @@ fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> 
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     if !endpoint.security.allows(authorization) {
-        endpoint
-            .telemetry
-            .http_errors
-            .fetch_add(1, Ordering::Relaxed);
+        endpoint.refused();
         let mut r = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
         r.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -168,10 +189,7 @@ fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if body_len.is_some_and(|n| n > MAX_REQUEST_BODY) {
-        endpoint
-            .telemetry
-            .http_errors
-            .fetch_add(1, Ordering::Relaxed);
+        endpoint.refused();
         return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
     }
     let mut response = match req.uri().path() {
@@ -180,7 +198,8 @@ fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> 
             let nanos = started.elapsed().as_nanos() as u64;
             endpoint
                 .telemetry
-                .scrape_nanos
+                .prometheus
+                .last_duration_nanos
                 .store(nanos, Ordering::Relaxed);
             r
         }
@@ -196,10 +215,7 @@ fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> 
             r
         }
         _ => {
-            endpoint
-                .telemetry
-                .http_errors
-                .fetch_add(1, Ordering::Relaxed);
+            endpoint.refused();
             plain(StatusCode::NOT_FOUND, "not found: try /metrics\n")
         }
     };
@@ -221,7 +237,11 @@ fn metrics(endpoint: &Endpoint, req: &Request<Incoming>) -> Response<Full<Bytes>
     } else {
         crate::blocking::off_the_reactor(|| body(&view, format, gzip))
     };
-    endpoint.telemetry.scrapes.fetch_add(1, Ordering::Relaxed);
+    endpoint
+        .telemetry
+        .prometheus
+        .exports
+        .fetch_add(1, Ordering::Relaxed);
     let mut r = Response::new(Full::new(bytes));
     let ct = match format {
         Format::Text => TEXT_CONTENT_TYPE,

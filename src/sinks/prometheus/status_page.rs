@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use std::sync::atomic::Ordering;
 
-use crate::selfmetrics::Telemetry;
+use crate::pipeline::Telemetry;
 use crate::view::View;
 
 fn esc(s: &str) -> String {
@@ -73,8 +73,8 @@ pub fn render(view: &View, telemetry: &Telemetry) -> String {
     let _ = write!(
         h,
         "<tr><td>prometheus /metrics</td><td>{}</td><td>{}</td><td>scraped by whoever asks</td></tr>",
-        telemetry.scrapes.load(Ordering::Relaxed),
-        telemetry.http_errors.load(Ordering::Relaxed)
+        telemetry.prometheus.exports.load(Ordering::Relaxed),
+        telemetry.prometheus.errors.load(Ordering::Relaxed)
     );
     let otlp = &telemetry.otlp;
     if otlp.enabled.load(Ordering::Relaxed) {

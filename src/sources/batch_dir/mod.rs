@@ -1,9 +1,12 @@
-//! `kind = "batch_dir"`: a directory of seed 002's batch files, each record counted once.
+//! `kind = "batch_dir"`: a directory of batch files of operation records, each record
+//! counted once.
 //!
-//! Seed 002's writer flushes records as `metrics_YYYYMMDD_HHMMSS_micro.json` files (written
-//! to a temporary file and renamed), each `{"records": [{"operation_type", "operation_name",
-//! "duration_ms", "success", "metadata", ...}], "batch_id", "total_records"}`. Records are
-//! events, not a snapshot: this source turns them into cumulative totals,
+//! Some applications record each operation they run (a query, an API call) and an async
+//! writer flushes the records in batches: `metrics_YYYYMMDD_HHMMSS_micro.json` files
+//! (written to a temporary file and renamed), each `{"records": [{"operation_type",
+//! "operation_name", "duration_ms", "success", "metadata", ...}], "batch_id",
+//! "total_records"}`. Records are events, not a snapshot: this source turns them into
+//! cumulative totals,
 //! `operations{operation_type, operation_name, success}` (a counter, exported as
 //! `operations_total`) and `operation_duration` (a histogram in seconds, exported as
 //! `operation_duration_seconds_*`), and hands those totals to the pipeline as a snapshot.
@@ -14,7 +17,7 @@
 //! slow rename), so there is no high-water mark: every file still in the directory has an
 //! entry (records counted, size, mtime). A file seen again unchanged is not read; one that
 //! grew is read from its first uncounted record. Entries of files deleted from the directory
-//! (seed 002's retention cleanup) are dropped, so the checkpoint stays as small as the
+//! (the writer's retention cleanup) are dropped, so the checkpoint stays as small as the
 //! directory. A file deleted before snapbridge ever read it is lost to it.
 //!
 //! A file that does not parse (a writer that is not atomic, a broken file) is not marked:
@@ -24,26 +27,28 @@
 //! Metadata keys become labels only when listed in `metadata_labels` (metadata values are
 //! often unbounded), and never when on the deny-list (refused by the config check).
 //!
-//! The checkpoint and its atomic replacement are described in [`state`]. A checkpoint that
+//! The checkpoint and its atomic replacement are described in `state.rs`. A checkpoint that
 //! cannot be written fails the snapshot and nothing of that pull is counted (the in-memory
 //! totals move only after the checkpoint is on disk), so a restart cannot count twice.
 
+mod config;
 mod state;
+
+pub use config::BatchDirConfig;
 
 use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value as Json};
 use snapbridge_core::{Labels, SourceError};
 
-use super::document::entry::{describe, shorten};
-use super::{Busy, PullFuture, Pulled, Rejection, Source};
-use crate::config::SourceConfig;
-use crate::pipeline::normalize::MAX_LABEL_VALUE_BYTES;
+use super::document::entry::describe;
+use super::{Busy, DEFAULT_MAX_BYTES, FileStamp, PullFuture, Pulled, Rejection, Source, SourceConfig};
+use crate::limits::MAX_LABEL_VALUE_BYTES;
+use crate::text::shorten;
 use state::{FileMark, State};
 
 /// Default bucket bounds (seconds): 1 ms to 10 s, for API requests and queries.
@@ -73,30 +78,19 @@ struct Inner {
 }
 
 impl BatchDirSource {
-    /// From a `kind = "batch_dir"` entry (validated: `path`).
-    pub fn from_config(config: &SourceConfig) -> Result<Self, String> {
-        let dir = config
-            .path
-            .clone()
-            .ok_or("kind = \"batch_dir\" needs `path`")?;
-        let safe: String = config
+    /// The source a `batch_dir` entry describes.
+    pub fn new(config: &BatchDirConfig, common: &SourceConfig) -> Self {
+        let dir = config.path.clone();
+        let safe = common
             .name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+            .replace(|c: char| !(c.is_ascii_alphanumeric() || c == '-'), "_");
         let checkpoint = config
             .checkpoint
             .clone()
             .unwrap_or_else(|| dir.join(format!(".snapbridge-{safe}.checkpoint.json")));
-        Ok(BatchDirSource {
+        BatchDirSource {
             inner: Arc::new(Inner {
-                name: config.name.clone(),
+                name: common.name.clone(),
                 dir,
                 checkpoint,
                 bounds: config
@@ -104,28 +98,22 @@ impl BatchDirSource {
                     .clone()
                     .unwrap_or_else(|| DEFAULT_BUCKETS.to_vec()),
                 metadata_labels: config.metadata_labels.clone(),
-                max_bytes: config.max_bytes(),
+                max_bytes: config.max_bytes.map_or(DEFAULT_MAX_BYTES, |b| b.0),
                 busy: Busy::default(),
                 state: Mutex::new(None),
                 reported: Mutex::new(HashMap::new()),
             }),
-        })
+        }
     }
 }
 
 impl Source for BatchDirSource {
     fn pull(&self) -> PullFuture {
         let inner = self.inner.clone();
-        Box::pin(async move {
-            let token = inner.busy.enter().map_err(SourceError::new)?;
-            tokio::task::spawn_blocking(move || {
-                let _token = token;
-                inner.pull().map_err(|e| {
-                    SourceError::new(format!("batch directory {}: {e}", inner.dir.display()))
-                })
+        self.inner.busy.pull_blocking("the batch reader", move || {
+            inner.pull().map_err(|e| {
+                SourceError::new(format!("batch directory {}: {e}", inner.dir.display()))
             })
-            .await
-            .unwrap_or_else(|e| Err(SourceError::new(format!("batch reader failed: {e}"))))
         })
     }
 }
@@ -147,13 +135,6 @@ pub fn is_batch_name(name: &str) -> bool {
         [d, t, us] => digits(d, 8, 8) && digits(t, 6, 6) && digits(us, 1, 6),
         _ => false,
     }
-}
-
-fn mark_of(meta: &fs::Metadata) -> (u64, i128) {
-    (
-        meta.len(),
-        i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-    )
 }
 
 impl Inner {
@@ -206,7 +187,7 @@ impl Inner {
             let Ok(meta) = fs::metadata(&path) else {
                 continue;
             };
-            let (len, mtime_ns) = mark_of(&meta);
+            let FileStamp { len, mtime_ns, .. } = FileStamp::of(&meta);
             let known = state.files.get(name);
             if known.is_some_and(|m| m.len == len && m.mtime_ns == mtime_ns) {
                 continue;

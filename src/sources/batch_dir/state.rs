@@ -112,7 +112,7 @@ impl State {
         let mut snap = Snapshot::with_capacity(self.series.len() * 2);
         for (labels, t) in &self.series {
             let mut ops = Sample::counter("operations", t.operations)
-                .with_description("Operations recorded in batch files (seed 002 records)");
+                .with_description("Operations recorded in batch files");
             ops.key.labels = labels.clone();
             snap.push(ops);
             let mut running = 0;

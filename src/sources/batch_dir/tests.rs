@@ -1,13 +1,13 @@
 use super::*;
-use crate::config::Config;
 use snapbridge_core::Value;
 
 fn source(dir: &Path) -> BatchDirSource {
     let text = format!(
-        "[[source]]\nname = \"ops\"\nkind = \"batch_dir\"\npath = {:?}\nmetadata_labels = [\"region\"]\n",
+        "path = {:?}\nmetadata_labels = [\"region\"]\n",
         dir.display().to_string()
     );
-    BatchDirSource::from_config(&Config::parse(&text, "t").unwrap().sources[0]).unwrap()
+    let config: BatchDirConfig = toml::from_str(&text).unwrap();
+    BatchDirSource::new(&config, &SourceConfig::new("ops"))
 }
 
 fn batch(records: &[Json]) -> String {

@@ -1,16 +1,40 @@
-//! The demo source: a persistence layer in the style of seeds 000/001.
+//! `kind = "demo"`: a simulated storage backend's metrics object, built in.
 //!
-//! It keeps the nine core counters of seed 000 rising at different rates, two gauges, and
-//! calls its own `reset()` every `reset_every` (3 minutes by default), so the embedded
-//! default shows everything snapbridge does: counters, gauges and resets survived.
-//! Like seed 001's `snapshot()` it returns a plain map; the config's rules give the kinds.
+//! It plays a persistence layer that counts what it does (records written and read, errors,
+//! scans, recoveries, compactions: nine counters rising at different rates), reports two
+//! gauges (its queue size and the writes in progress), and calls its own `reset()` every
+//! `reset_every` (3 minutes by default), as such objects do when an operator clears them.
+//! So the embedded default shows everything snapbridge does: counters, gauges and resets
+//! survived. Like most such objects its `snapshot()` returns a plain map of numbers; the
+//! config's rules give the kinds.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde::Deserialize;
 use snapbridge_core::{MetricsSource, Sample, Snapshot, SourceError};
 
-use crate::config::SourceConfig;
+use super::{InProcess, KindConfig, Source, SourceConfig};
+use crate::values::DurationValue;
+
+/// The keys of `kind = "demo"`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoConfig {
+    /// How often the demo calls its own `reset()` (`"0s"`: never). Default: 3 minutes.
+    pub reset_every: Option<DurationValue>,
+}
+
+impl KindConfig for DemoConfig {
+    fn build(&self, _: &SourceConfig) -> Result<Arc<dyn Source>, String> {
+        let every = self
+            .reset_every
+            .map_or(Duration::from_secs(180), |d| d.0);
+        Ok(Arc::new(InProcess::new(Arc::new(DemoPersistence::new(
+            every,
+        )))))
+    }
+}
 
 /// Counter names and their mean rates per second.
 const COUNTERS: [(&str, f64); 9] = [
@@ -59,15 +83,6 @@ impl DemoPersistence {
             }),
             reset_every,
         }
-    }
-
-    /// From a `kind = "demo"` config entry.
-    pub fn from_config(config: &SourceConfig) -> Self {
-        let every = config
-            .reset_every
-            .map(|d| d.0)
-            .unwrap_or(Duration::from_secs(180));
-        DemoPersistence::new(every)
     }
 }
 
@@ -131,20 +146,23 @@ mod tests {
 
     #[test]
     fn counters_rise_and_reset() {
-        let demo = DemoPersistence::new(Duration::from_secs(3600));
+        let every = Duration::from_secs(3600);
+        let demo = DemoPersistence::new(every);
         {
             let mut s = demo.state.lock().unwrap();
-            let later = s.last + Duration::from_secs(100);
-            s.advance(later, Duration::from_secs(3600));
-            assert!(
-                s.counters[0] > 1000,
-                "records_written rose: {}",
-                s.counters[0]
-            );
-            let much_later = later + Duration::from_secs(3600);
-            s.advance(much_later, Duration::from_secs(3600));
-            // The reset happened first, then one interval of increments.
-            assert!(s.counters[0] > 0);
+            // Just short of the reset: 3500 s of increments (at least half the mean rate).
+            let before_reset = s.last_reset + Duration::from_secs(3500);
+            s.advance(before_reset, every);
+            let risen = s.counters[0];
+            assert!(risen >= 3500 * 60, "records_written rose: {risen}");
+            // 200 s later the hour is up: the counters restart from 0 and hold only those
+            // 200 s (at most 1.5 times the mean rate), so they fall, which is what a
+            // reader sees of a reset.
+            s.advance(before_reset + Duration::from_secs(200), every);
+            let after = s.counters[0];
+            assert!(after < risen, "no reset: {risen} -> {after}");
+            assert!(after <= 200 * 180, "more than the 200 s after the reset: {after}");
+            assert!(s.counters[1] < 3500 * 170, "records_read reset too");
         }
         let snap = demo.snapshot().unwrap();
         assert_eq!(snap.len(), 11);

@@ -14,13 +14,14 @@
 //! Histograms take three forms: `buckets` as an object of cumulative counts keyed by upper
 //! bound (`"+Inf"` optional, equal to `count`); `buckets` as an array of bounds with
 //! `counts`, a same-length array of cumulative counts; or `buckets` with `samples`, the raw
-//! observations (seed 003's `Histogram { buckets, samples }`).
+//! observations (as registries that keep every sample hold them: `{buckets, samples}`).
 
 use serde_json::{Map, Value as Json};
 use snapbridge_core::{Histogram, Labels, Number, Sample, SeriesKey, Value};
 
 use super::{Collector, DocumentOptions, reason};
-use crate::pipeline::normalize::MAX_LABEL_VALUE_BYTES;
+use crate::limits::MAX_LABEL_VALUE_BYTES;
+use crate::text::shorten;
 
 type Problem = (&'static str, String);
 
@@ -354,16 +355,4 @@ pub fn describe(v: &Json) -> String {
         Json::Array(_) => "an array".into(),
         Json::Object(_) => "an object".into(),
     }
-}
-
-/// At most `max` bytes of `s` (cut at a character boundary, marked with `…`).
-pub fn shorten(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut cut = max;
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}…", &s[..cut])
 }

@@ -32,8 +32,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 use snapbridge_core::{Sample, Snapshot};
 
-use super::{Pulled, Rejection};
-use crate::config::{KindRules, SourceConfig};
+use super::{DEFAULT_MAX_BYTES, KindRules, Pulled, Rejection, SourceConfig};
+use crate::values::{ByteSize, JsonPointer};
 
 /// Nested plain objects deeper than this are rejected rather than flattened.
 const MAX_DEPTH: usize = 16;
@@ -62,25 +62,38 @@ pub mod reason {
 }
 
 /// How a source reads its documents.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct DocumentOptions {
     /// JSON pointer to the metrics object (`/metrics`); `None` or `""` is the whole document.
     pub pointer: Option<String>,
+    /// The largest document read, in bytes: a larger one fails the snapshot.
+    pub max_bytes: u64,
     /// The source's plain-number rules, used to reject a plain counter that can never be
     /// exported (negative, NaN) by its key, here, where the key is known.
     pub rules: KindRules,
 }
 
-impl DocumentOptions {
-    /// From a source's config entry.
-    pub fn from_config(config: &SourceConfig) -> Self {
+impl Default for DocumentOptions {
+    fn default() -> Self {
         DocumentOptions {
-            pointer: config
-                .pointer
-                .as_ref()
-                .map(|p| p.0.clone())
-                .filter(|p| !p.is_empty()),
-            rules: config.kind_rules(),
+            pointer: None,
+            max_bytes: DEFAULT_MAX_BYTES,
+            rules: KindRules::default(),
+        }
+    }
+}
+
+impl DocumentOptions {
+    /// For a source with the kind's keys `pointer` and `max_bytes` and the `common` keys.
+    pub fn new(
+        pointer: Option<&JsonPointer>,
+        max_bytes: Option<ByteSize>,
+        common: &SourceConfig,
+    ) -> Self {
+        DocumentOptions {
+            pointer: pointer.map(|p| p.0.clone()).filter(|p| !p.is_empty()),
+            max_bytes: max_bytes.map_or(DEFAULT_MAX_BYTES, |b| b.0),
+            rules: common.kind_rules(),
         }
     }
 }
@@ -214,7 +227,7 @@ impl Collector {
     /// Records a rejected key.
     pub fn reject(&mut self, key: String, reason: &'static str, detail: String) {
         self.rejected.push(Rejection {
-            key: entry::shorten(&key, 200),
+            key: crate::text::shorten(&key, 200),
             reason,
             detail,
         });

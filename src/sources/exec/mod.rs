@@ -19,9 +19,44 @@ use snapbridge_core::SourceError;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
+use serde::Deserialize;
+
 use super::document::{self, DocumentOptions};
-use super::{PullFuture, Pulled, Source, own_deadline};
-use crate::config::SourceConfig;
+use super::{KeyError, KindConfig, PullFuture, Pulled, Source, SourceConfig, own_deadline};
+use crate::values::{ByteSize, JsonPointer};
+
+/// The command to run, and how to read what it prints.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecConfig {
+    /// The program and its arguments, run without a shell.
+    pub command: Vec<String>,
+    /// JSON pointer to the metrics object inside the document, e.g. `"/metrics"`. Default:
+    /// the whole document.
+    pub pointer: Option<JsonPointer>,
+    /// The most of stdout read; more fails the snapshot. Default: 16 MiB.
+    pub max_bytes: Option<ByteSize>,
+}
+
+impl KindConfig for ExecConfig {
+    fn example() -> &'static str {
+        "command = [\"/usr/local/bin/app-metrics\", \"--json\"]"
+    }
+
+    fn validate(&self, _: &SourceConfig) -> Result<(), KeyError> {
+        match self.command.first() {
+            Some(program) if !program.trim().is_empty() => Ok(()),
+            _ => Err(KeyError::new(
+                "command",
+                "must name a program: [\"prog\", \"arg\", ...]",
+            )),
+        }
+    }
+
+    fn build(&self, common: &SourceConfig) -> Result<Arc<dyn Source>, String> {
+        Ok(Arc::new(ExecSource::new(self, common)?))
+    }
+}
 
 /// Most of stderr kept for the error message.
 const STDERR_BYTES: u64 = 64 * 1024;
@@ -35,25 +70,23 @@ struct Inner {
     program: String,
     args: Vec<String>,
     timeout: Duration,
-    max_bytes: u64,
     opts: Arc<DocumentOptions>,
 }
 
 impl ExecSource {
-    /// From a `kind = "exec"` entry (validated: `command` names a program).
-    pub fn from_config(config: &SourceConfig) -> Result<Self, String> {
-        let command = config
+    /// The source an `exec` entry describes.
+    pub fn new(config: &ExecConfig, common: &SourceConfig) -> Result<Self, String> {
+        let (program, args) = config
             .command
-            .as_ref()
-            .filter(|c| !c.is_empty())
+            .split_first()
             .ok_or("kind = \"exec\" needs `command`")?;
+        let opts = DocumentOptions::new(config.pointer.as_ref(), config.max_bytes, common);
         Ok(ExecSource {
             inner: Arc::new(Inner {
-                program: command[0].clone(),
-                args: command[1..].to_vec(),
-                timeout: own_deadline(config),
-                max_bytes: config.max_bytes(),
-                opts: Arc::new(DocumentOptions::from_config(config)),
+                program: program.clone(),
+                args: args.to_vec(),
+                opts: Arc::new(opts),
+                timeout: own_deadline(common),
             }),
         })
     }
@@ -61,13 +94,7 @@ impl ExecSource {
 
 impl Source for ExecSource {
     fn pull(&self) -> PullFuture {
-        let inner = self.inner.clone();
-        Box::pin(async move {
-            inner
-                .run()
-                .await
-                .map_err(|e| SourceError::new(format!("command {:?}: {e}", inner.program)))
-        })
+        Box::pin(self.inner.clone().pull())
     }
 }
 
@@ -94,6 +121,13 @@ impl Drop for GroupGuard {
 }
 
 impl Inner {
+    /// One run, its error naming the program (never its arguments: they may hold secrets).
+    async fn pull(self: Arc<Self>) -> Result<Pulled, SourceError> {
+        self.run()
+            .await
+            .map_err(|e| SourceError::new(format!("command {:?}: {e}", self.program)))
+    }
+
     async fn run(&self) -> Result<Pulled, String> {
         let mut child = Command::new(&self.program)
             .args(&self.args)
@@ -108,7 +142,7 @@ impl Inner {
         let mut guard = GroupGuard(pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 0));
         let mut stdout = child.stdout.take().ok_or("no stdout pipe")?;
         let mut stderr = child.stderr.take().ok_or("no stderr pipe")?;
-        let max = self.max_bytes;
+        let max = self.opts.max_bytes;
         let work = async {
             let mut out = Vec::new();
             let mut err = Vec::new();
@@ -154,10 +188,7 @@ impl Inner {
             let text = String::from_utf8_lossy(&err);
             let first = text.lines().map(str::trim).find(|l| !l.is_empty());
             return Err(match first {
-                Some(line) => format!(
-                    "exited with {status}: {}",
-                    document::entry::shorten(line, 200)
-                ),
+                Some(line) => format!("exited with {status}: {}", crate::text::shorten(line, 200)),
                 None => format!("exited with {status} (nothing on stderr)"),
             });
         }

@@ -1,5 +1,6 @@
-//! `kind = "file"`: a JSON snapshot file read each cycle (seed 000's "json" and "rotation"
-//! backends write such files).
+//! `kind = "file"`: a JSON snapshot file read each cycle, as applications write when they
+//! dump their counters to disk (a storage layer's JSON backend, say, or one that rotates
+//! to a new file now and then).
 //!
 //! Decisions:
 //! - `path` names one file; `path_glob` (a pattern in the file name only) reads the newest
@@ -17,7 +18,6 @@
 
 use std::fs::{self, File};
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -25,9 +25,12 @@ use std::time::{Duration, SystemTime};
 use globset::GlobMatcher;
 use snapbridge_core::SourceError;
 
+mod config;
+
+pub use config::FileConfig;
+
 use super::document::{self, DocumentOptions};
-use super::{Busy, PullFuture, Pulled, Source};
-use crate::config::SourceConfig;
+use super::{Busy, FileStamp, PullFuture, Pulled, Source, SourceConfig};
 
 /// Attempts at reading a file that changes while it is read.
 const ATTEMPTS: usize = 3;
@@ -41,7 +44,6 @@ struct Inner {
     target: Target,
     // The file read last by a glob source (mtime, name): rotation only moves forward.
     last: std::sync::Mutex<Option<(SystemTime, std::ffi::OsString)>>,
-    max_bytes: u64,
     opts: DocumentOptions,
     busy: Busy,
 }
@@ -56,8 +58,8 @@ enum Target {
 }
 
 impl FileSource {
-    /// From a `kind = "file"` entry (validated: `path` or `path_glob`).
-    pub fn from_config(config: &SourceConfig) -> Result<Self, String> {
+    /// The source a `file` entry describes.
+    pub fn new(config: &FileConfig, common: &SourceConfig) -> Result<Self, String> {
         let target = match (&config.path, &config.path_glob) {
             (Some(p), _) => Target::Path(p.clone()),
             (None, Some(g)) => {
@@ -82,8 +84,7 @@ impl FileSource {
             inner: Arc::new(Inner {
                 target,
                 last: std::sync::Mutex::new(None),
-                max_bytes: config.max_bytes(),
-                opts: DocumentOptions::from_config(config),
+                opts: DocumentOptions::new(config.pointer.as_ref(), config.max_bytes, common),
                 busy: Busy::default(),
             }),
         })
@@ -93,15 +94,9 @@ impl FileSource {
 impl Source for FileSource {
     fn pull(&self) -> PullFuture {
         let inner = self.inner.clone();
-        Box::pin(async move {
-            let token = inner.busy.enter().map_err(SourceError::new)?;
-            tokio::task::spawn_blocking(move || {
-                let _token = token;
-                inner.read().map_err(SourceError::new)
-            })
-            .await
-            .unwrap_or_else(|e| Err(SourceError::new(format!("file reader failed: {e}"))))
-        })
+        self.inner
+            .busy
+            .pull_blocking("the file reader", move || inner.read().map_err(SourceError::new))
     }
 }
 
@@ -117,7 +112,7 @@ impl Inner {
                 .newest_forward(dir, matcher)
                 .map_err(|e| format!("path_glob {shown}: {e}"))?,
         };
-        read_stable(&path, self.max_bytes, &self.opts)
+        read_stable(&path, &self.opts)
             .map_err(|e| format!("file {}: {e}", path.display()))
     }
 }
@@ -180,24 +175,9 @@ fn newest(dir: &Path, matcher: &GlobMatcher) -> Result<Found, String> {
     .ok_or_else(|| "no file matches".to_string())
 }
 
-/// Identity and shape of a file at one instant: changed means re-read.
-#[derive(PartialEq, Eq, Clone, Copy, Debug)]
-struct Stamp {
-    ino: u64,
-    len: u64,
-    mtime_ns: i128,
-}
-
-fn stamp(meta: &fs::Metadata) -> Stamp {
-    Stamp {
-        ino: meta.ino(),
-        len: meta.len(),
-        mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-    }
-}
-
 /// Reads and parses `path`, again when it changed during a read that did not parse.
-fn read_stable(path: &Path, max_bytes: u64, opts: &DocumentOptions) -> Result<Pulled, String> {
+fn read_stable(path: &Path, opts: &DocumentOptions) -> Result<Pulled, String> {
+    let max_bytes = opts.max_bytes;
     let mut last_error = String::new();
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
@@ -229,9 +209,9 @@ fn read_stable(path: &Path, max_bytes: u64, opts: &DocumentOptions) -> Result<Pu
             Err(e) => last_error = e,
         }
         // Did the file change while we read it (in place, or replaced by a rename)?
-        let after_fd = file.metadata().map(|m| stamp(&m)).ok();
-        let after_path = fs::metadata(path).map(|m| stamp(&m)).ok();
-        let start = Some(stamp(&before));
+        let after_fd = file.metadata().map(|m| FileStamp::of(&m)).ok();
+        let after_path = fs::metadata(path).map(|m| FileStamp::of(&m)).ok();
+        let start = Some(FileStamp::of(&before));
         if after_fd == start && after_path == start {
             break;
         }
@@ -254,9 +234,13 @@ mod tests {
         fs::write(dir.path().join("other.json"), "{}").unwrap();
         let (_, _, p) = newest(dir.path(), &m).unwrap();
         assert!(p.ends_with("m-2.json"));
-        let e = read_stable(&p, 1 << 20, &DocumentOptions::default()).unwrap_err();
+        let e = read_stable(&p, &DocumentOptions::default()).unwrap_err();
         assert!(e.contains("truncated JSON"), "{e}");
-        let e = read_stable(&p, 3, &DocumentOptions::default()).unwrap_err();
+        let tiny = DocumentOptions {
+            max_bytes: 3,
+            ..DocumentOptions::default()
+        };
+        let e = read_stable(&p, &tiny).unwrap_err();
         assert!(e.contains("max_bytes"), "{e}");
     }
 }

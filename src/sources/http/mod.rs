@@ -1,8 +1,11 @@
-//! `kind = "http"`: GET a URL that answers with a JSON snapshot (seed 004's `/metrics`).
+//! `kind = "http"`: GET a URL that answers with a JSON snapshot, as services that keep their
+//! own counters often offer (a job queue's `/metrics` returning
+//! `{"jobs_created": 120, "jobs_in_progress": 3}`).
 //!
 //! Decisions:
-//! - hyper's own client (hyper-util, with rustls through hyper-rustls), already in the
-//!   build for OTLP/HTTP: no second HTTP stack. Connections are pooled between cycles.
+//! - hyper's own client (hyper-util, with rustls through hyper-rustls), set up once for this
+//!   source and the OTLP sink ([`crate::http_client`]): no second HTTP stack. Connections
+//!   are pooled between cycles.
 //! - The whole exchange (connect, headers, body) is bounded by the source's timeout, a
 //!   little shorter than the pipeline's so the error names the URL.
 //! - The body is read through a size limit (`max_bytes`, 16 MiB by default); a larger body,
@@ -17,16 +20,16 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::header::{self, HeaderName, HeaderValue};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use snapbridge_core::SourceError;
 
-use super::document::{self, DocumentOptions};
-use super::{PullFuture, Pulled, Source, error_chain, own_deadline, scrub};
-use crate::config::SourceConfig;
+mod config;
 
-type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
+pub use config::HttpConfig;
+
+use super::document::{self, DocumentOptions};
+use super::{PullFuture, Pulled, Source, SourceConfig, own_deadline, scrub};
+use crate::http_client::{self, ExtraRoots, HttpsClient, Version};
+use crate::text::{error_chain, shorten};
 
 /// A JSON endpoint pulled with GET.
 pub struct HttpSource {
@@ -34,42 +37,39 @@ pub struct HttpSource {
 }
 
 struct Inner {
-    client: HttpsClient,
+    client: HttpsClient<Empty<Bytes>>,
     uri: hyper::Uri,
     shown: String,
     headers: Vec<(HeaderName, HeaderValue)>,
     secrets: Vec<String>,
     timeout: Duration,
-    max_bytes: u64,
     opts: Arc<DocumentOptions>,
 }
 
 impl HttpSource {
-    /// From a `kind = "http"` entry (validated: it has a `url`).
-    pub fn from_config(config: &SourceConfig) -> Result<Self, String> {
-        let url = config.url.as_ref().ok_or("kind = \"http\" needs `url`")?;
+    /// The source an `http` entry describes.
+    pub fn new(config: &HttpConfig, common: &SourceConfig) -> Result<Self, String> {
+        let url = &config.url;
         let shown = url.redacted();
-        let mut secrets: Vec<String> = Vec::new();
+        let mut secrets = url.secrets();
         let mut headers = Vec::new();
-        // User info moves from the URL to an Authorization header.
-        let (uri_text, userinfo) = split_userinfo(url.expose());
-        let uri: hyper::Uri = uri_text
+        // User info moves from the URL to an Authorization header, percent-decoded as the
+        // URL spelled it (`p%40ss` is the password `p@ss`).
+        let uri: hyper::Uri = url
+            .without_credentials()
             .parse()
             .map_err(|e| format!("url {shown} is not a valid URL: {e}"))?;
-        let mut auth = None;
-        if let Some((user, password)) = userinfo {
-            secrets.push(password.clone());
-            auth = Some(format!("Basic {}", base64(&format!("{user}:{password}"))));
-        }
-        if let Some(basic) = &config.basic_auth {
-            secrets.push(basic.password.expose().to_string());
-            let pair = format!("{}:{}", basic.username, basic.password.expose());
-            auth = Some(format!("Basic {}", base64(&pair)));
-        }
-        if let Some(token) = &config.bearer_token {
+        // The config check allows one way of authenticating at most.
+        let auth = if let Some(token) = &config.bearer_token {
             secrets.push(token.expose().to_string());
-            auth = Some(format!("Bearer {}", token.expose()));
-        }
+            Some(format!("Bearer {}", token.expose()))
+        } else if let Some(b) = &config.basic_auth {
+            secrets.push(b.password.expose().to_string());
+            Some(basic(&b.username, b.password.expose()))
+        } else {
+            url.credentials()
+                .map(|(user, password)| basic(&user, &password))
+        };
         if let Some(auth) = auth {
             secrets.push(auth.clone());
             headers.push((header::AUTHORIZATION, sensitive(&auth)?));
@@ -80,25 +80,21 @@ impl HttpSource {
             secrets.push(value.expose().to_string());
             headers.push((name, sensitive(value.expose())?));
         }
-        if let Some(q) = url.expose().split_once('?').map(|(_, q)| q) {
-            // Query values that the redacted form hides are scrubbed from errors too.
-            for pair in q.split('&') {
-                if let Some((_, v)) = pair.split_once('=')
-                    && shown.contains(&format!("{}=***", pair.split('=').next().unwrap_or("")))
-                {
-                    secrets.push(v.to_string());
-                }
+        let ca = match &config.ca_file {
+            Some(path) => {
+                let pem =
+                    std::fs::read(path).map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+                Some((format!("ca_file {}", path.display()), pem))
             }
-        }
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls_config(config.ca_file.as_deref())?)
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(2)
-            .build(https);
+            None => None,
+        };
+        let extra = ca.as_ref().map(|(what, pem)| ExtraRoots { what, pem });
+        let tls = http_client::tls_config(extra)?;
+        let client = http_client::client(
+            http_client::connector(tls, Version::Http1, None),
+            Duration::from_secs(60),
+        );
+        let opts = DocumentOptions::new(config.pointer.as_ref(), config.max_bytes, common);
         Ok(HttpSource {
             inner: Arc::new(Inner {
                 client,
@@ -106,9 +102,8 @@ impl HttpSource {
                 shown,
                 headers,
                 secrets,
-                timeout: own_deadline(config),
-                max_bytes: config.max_bytes(),
-                opts: Arc::new(DocumentOptions::from_config(config)),
+                opts: Arc::new(opts),
+                timeout: own_deadline(common),
             }),
         })
     }
@@ -116,20 +111,18 @@ impl HttpSource {
 
 impl Source for HttpSource {
     fn pull(&self) -> PullFuture {
-        let inner = self.inner.clone();
-        Box::pin(async move {
-            inner.fetch().await.map_err(|e| {
-                SourceError::new(format!(
-                    "GET {}: {}",
-                    inner.shown,
-                    scrub(&e, &inner.secrets)
-                ))
-            })
-        })
+        Box::pin(self.inner.clone().pull())
     }
 }
 
 impl Inner {
+    /// One GET, its error naming the URL (redacted) and scrubbed of every secret.
+    async fn pull(self: Arc<Self>) -> Result<Pulled, SourceError> {
+        self.fetch().await.map_err(|e| {
+            SourceError::new(format!("GET {}: {}", self.shown, scrub(&e, &self.secrets)))
+        })
+    }
+
     async fn fetch(&self) -> Result<Pulled, String> {
         let body = tokio::time::timeout(self.timeout, self.get())
             .await
@@ -179,7 +172,7 @@ impl Inner {
             let mut message = format!("HTTP {status}");
             if !first.is_empty() {
                 message.push_str(": ");
-                message.push_str(&document::entry::shorten(first.trim(), 120));
+                message.push_str(&shorten(first.trim(), 120));
             }
             return Err(message);
         }
@@ -189,50 +182,20 @@ impl Inner {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if let Some(len) = declared
-            && len > self.max_bytes
+            && len > self.opts.max_bytes
         {
-            return Err(too_large(len, self.max_bytes));
+            return Err(too_large(len, self.opts.max_bytes));
         }
-        let limit = usize::try_from(self.max_bytes).unwrap_or(usize::MAX);
+        let limit = usize::try_from(self.opts.max_bytes).unwrap_or(usize::MAX);
         match Limited::new(response.into_body(), limit).collect().await {
             Ok(body) => Ok(body.to_bytes()),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(format!(
                 "the body is larger than max_bytes = {} bytes",
-                self.max_bytes
+                self.opts.max_bytes
             )),
             Err(e) => Err(format!("the body was cut short: {}", error_chain(&*e))),
         }
     }
-}
-
-/// rustls with the ring provider named explicitly (no process-wide default is assumed),
-/// the web PKI roots, and the certificates of `ca_file` (a private CA).
-fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = ca_file {
-        let shown = path.display();
-        let pem = std::fs::read(path).map_err(|e| format!("ca_file {shown}: {e}"))?;
-        let mut added = 0;
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.map_err(|e| format!("ca_file {shown}: not a PEM certificate: {e}"))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("ca_file {shown}: unusable certificate: {e}"))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(format!("ca_file {shown} holds no PEM certificate"));
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }
 
 fn too_large(len: u64, max: u64) -> String {
@@ -246,46 +209,14 @@ fn sensitive(value: &str) -> Result<HeaderValue, String> {
     Ok(v)
 }
 
-/// `http://user:pw@host/x` -> (`http://host/x`, Some((user, pw))).
-fn split_userinfo(url: &str) -> (String, Option<(String, String)>) {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return (url.to_string(), None);
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let (user, pw) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-            (
-                format!("{scheme}://{host}{tail}"),
-                Some((user.to_string(), pw.to_string())),
-            )
-        }
-        None => (url.to_string(), None),
-    }
-}
-
-/// Standard base64 with padding (basic auth needs nothing more).
-fn base64(input: &str) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = input.as_bytes();
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ABC[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+/// The `Authorization` value of HTTP basic authentication.
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    let pair = format!("{user}:{password}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
 }
 
 #[cfg(test)]
@@ -296,7 +227,7 @@ mod tests {
     fn an_https_source_builds_and_an_unreachable_one_fails_in_one_line() {
         let text = "[[source]]\nname = \"s\"\nkind = \"http\"\nurl = \"https://127.0.0.1:1/m\"\ntimeout = \"2s\"\n";
         let config = crate::config::Config::parse(text, "t").unwrap();
-        let source = HttpSource::from_config(&config.sources[0]).unwrap();
+        let source = config.sources[0].build().unwrap();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -309,14 +240,10 @@ mod tests {
     }
 
     #[test]
-    fn base64_and_userinfo() {
+    fn basic_auth_is_base64_of_the_pair() {
         assert_eq!(
-            base64("Aladdin:open sesame"),
-            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+            basic("Aladdin", "open sesame"),
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
         );
-        assert_eq!(base64("ab"), "YWI=");
-        let (u, info) = split_userinfo("http://bob:pw@h:1/m?x=1");
-        assert_eq!(u, "http://h:1/m?x=1");
-        assert_eq!(info, Some(("bob".into(), "pw".into())));
     }
 }

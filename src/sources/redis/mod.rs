@@ -1,4 +1,5 @@
-//! `kind = "redis"`: metrics kept in Redis (seed 000's "redis" backend).
+//! `kind = "redis"`: metrics an application keeps in Redis (a storage layer whose backend
+//! is Redis, counters bumped with HINCRBY, a JSON document SET by a reporter).
 //!
 //! - `key`: a hash read with `HGETALL` (field = metric name, value = a number, or a typed
 //!   JSON entry), or a string holding a whole JSON document (read with `GET`, `pointer`
@@ -22,9 +23,12 @@ use redis::{RedisError, RedisResult};
 use serde_json::Value as Json;
 use snapbridge_core::{Number, SourceError};
 
+mod config;
+
+pub use config::RedisConfig;
+
 use super::document::{self, Collector, DocumentOptions, entry, reason};
-use super::{PullFuture, Pulled, Source, own_deadline, scrub};
-use crate::config::SourceConfig;
+use super::{PullFuture, Pulled, Source, SourceConfig, own_deadline, scrub};
 
 /// Keys per SCAN step and per pipeline.
 const BATCH: usize = 1000;
@@ -50,11 +54,11 @@ struct Inner {
 }
 
 impl RedisSource {
-    /// From a `kind = "redis"` entry (validated: `url` and one of `key`/`pattern`).
-    pub fn from_config(config: &SourceConfig) -> Result<Self, String> {
-        let url = config.url.as_ref().ok_or("kind = \"redis\" needs `url`")?;
+    /// The source a `redis` entry describes.
+    pub fn new(config: &RedisConfig, common: &SourceConfig) -> Result<Self, String> {
+        let url = &config.url;
         let shown = url.redacted();
-        let secrets: Vec<String> = url.password().map(str::to_string).into_iter().collect();
+        let secrets = url.secrets();
         let client = redis::Client::open(url.expose())
             .map_err(|e| format!("url {shown}: {}", scrub(&e.to_string(), &secrets)))?;
         let mode = match (&config.key, &config.pattern) {
@@ -68,8 +72,8 @@ impl RedisSource {
                 shown,
                 secrets,
                 mode,
-                timeout: own_deadline(config),
-                opts: DocumentOptions::from_config(config),
+                timeout: own_deadline(common),
+                opts: DocumentOptions::new(config.pointer.as_ref(), None, common),
                 conn: tokio::sync::Mutex::new(None),
             }),
         })

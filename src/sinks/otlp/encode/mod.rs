@@ -12,12 +12,15 @@ use std::time::SystemTime;
 
 use snapbridge_core::{Histogram, Kind, Number, TrackedValue};
 
+mod attributes;
+
 use super::wire::{
     WireType, bytes_field, fixed64_field, key, len_field_len, len_header, string_attribute,
     string_field, string_field_len, varint_field,
 };
-use crate::config::otlp::Temporality;
+use crate::sinks::otlp::Temporality;
 use crate::view::{Point, SeriesMeta, View};
+use attributes::Attributes;
 
 fn nanos(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
@@ -44,6 +47,7 @@ pub struct Encoder {
     resource: Vec<u8>,
     scope: Vec<u8>,
     committed: HashMap<usize, DeltaEntry>,
+    attributes: Attributes,
 }
 
 /// Delta state to remember once the request it was built for has been accepted.
@@ -68,6 +72,7 @@ impl Encoder {
             resource: res,
             scope,
             committed: HashMap::new(),
+            attributes: Attributes::default(),
         }
     }
 
@@ -83,7 +88,8 @@ impl Encoder {
     }
 
     /// The encoded request for `view`, and the delta state to commit if it is accepted.
-    pub fn build(&self, view: &View) -> (Vec<u8>, Pending) {
+    pub fn build(&mut self, view: &View) -> (Vec<u8>, Pending) {
+        self.attributes.refresh(view);
         let now = nanos(view.time);
         let delta = self.temporality == Temporality::Delta;
         let families = &view.families;
@@ -91,13 +97,13 @@ impl Encoder {
         // Each family's data points, encoded as they come (points arrive in source order).
         let mut points: Vec<Vec<u8>> = (0..families.len()).map(|_| Vec::new()).collect();
         let mut pending = HashMap::with_capacity(if delta { view.points.len() } else { 0 });
-        for point in &view.points {
+        for (i, point) in view.points.iter().enumerate() {
             let family = &point.meta.family;
             let Some(r) = View::rank_of(&ranks, family) else {
                 continue;
             };
             let buf = &mut points[r];
-            let attrs = attributes(&point.meta);
+            let attrs = self.attributes.get(i);
             let ptr = Arc::as_ptr(&point.meta) as usize;
             let last = if delta {
                 self.committed.get(&ptr)
@@ -177,23 +183,6 @@ impl Encoder {
         out.extend_from_slice(&metrics);
         (out, Pending(pending))
     }
-}
-
-/// A series' attributes as encoded `KeyValue`s, computed on its first export. Number data
-/// points hold attributes in field 7, histogram data points in field 9.
-fn attributes(meta: &SeriesMeta) -> &[u8] {
-    meta.otlp_attributes.get_or_init(|| {
-        let field = if meta.family.kind == Kind::Histogram {
-            9
-        } else {
-            7
-        };
-        let mut out = Vec::new();
-        for (k, v) in meta.labels() {
-            string_attribute(&mut out, field, &k, &v);
-        }
-        out.into_boxed_slice()
-    })
 }
 
 fn entry(point: &Point, total: Exported, time: SystemTime) -> DeltaEntry {

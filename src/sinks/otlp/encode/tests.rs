@@ -10,17 +10,13 @@ use prost::Message;
 use snapbridge_core::{Histogram, Sample, Snapshot};
 
 use super::Encoder;
-use crate::config::otlp::Temporality;
-use crate::config::{Config, SourceConfig};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, PipelineSettings};
+use crate::sinks::otlp::Temporality;
+use crate::sources::SourceConfig;
 
 fn pipeline() -> Pipeline {
-    let config = Config::parse("interval = \"10s\"\n", "t").unwrap();
-    let mut p = Pipeline::new(&config).unwrap();
-    p.add_metrics_source(
-        &SourceConfig::in_process("s"),
-        Arc::new(|| Ok(Snapshot::new())),
-    );
+    let mut p = Pipeline::new(PipelineSettings::default());
+    p.add_metrics_source(&SourceConfig::new("s"), Arc::new(|| Ok(Snapshot::new())));
     p
 }
 
@@ -58,7 +54,7 @@ fn attrs(kvs: &[opentelemetry_proto::tonic::common::v1::KeyValue]) -> Vec<(Strin
 #[test]
 fn prost_decodes_what_the_encoder_writes() {
     let v = view(120394);
-    let enc = Encoder::new(
+    let mut enc = Encoder::new(
         Temporality::Cumulative,
         &[("service.name".into(), "x".into())],
     );

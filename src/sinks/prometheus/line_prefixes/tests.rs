@@ -10,8 +10,10 @@ use proptest::prelude::*;
 use snapbridge_core::{Histogram, Kind, Number, Tracked, TrackedValue};
 
 use super::PrefixCache;
-use crate::sinks::prometheus::render::{Format, render, render_from_scratch};
-use crate::view::{Bodies, Family, Point, SeriesMeta, View};
+use crate::sinks::prometheus::Exposition;
+use crate::sinks::prometheus::render;
+use crate::sinks::prometheus::render::{Format, render_from_scratch};
+use crate::view::{Attachments, Family, Point, SeriesMeta, View};
 
 /// What happens before a cycle.
 #[derive(Clone, Debug)]
@@ -74,7 +76,7 @@ fn value(kind: Kind, cycle: u64, i: usize, force_gauge: bool) -> TrackedValue {
     let x = cycle * 7 + i as u64;
     match kind {
         _ if force_gauge => TrackedValue::Gauge(x as f64 / 4.0),
-        Kind::Counter if x % 3 == 0 => TrackedValue::Counter {
+        Kind::Counter if x.is_multiple_of(3) => TrackedValue::Counter {
             total: Number::Float(x as f64 + 0.5),
             delta: Number::Float(0.5),
         },
@@ -82,7 +84,7 @@ fn value(kind: Kind, cycle: u64, i: usize, force_gauge: bool) -> TrackedValue {
             total: Number::Int(x),
             delta: Number::Int(1),
         },
-        Kind::Gauge => TrackedValue::Gauge(if x % 5 == 0 {
+        Kind::Gauge => TrackedValue::Gauge(if x.is_multiple_of(5) {
             f64::NAN
         } else {
             x as f64 - 3.25
@@ -160,14 +162,13 @@ proptest! {
                 points,
                 families: families.clone(),
                 sources: Vec::new(),
-                bodies: Bodies::default(),
-                prefixes: None,
+                attachments: Attachments::default(),
             };
             let want = render_from_scratch(&view, Format::Text, hint);
             let (got, prefixes) = cache.render(&view, hint);
             prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "cycle {}", cycle);
             // The prefixes attached to the view serve OpenMetrics as well.
-            view.prefixes = prefixes;
+            view.attachments.insert(Exposition::new(prefixes));
             let want = render_from_scratch(&view, Format::OpenMetrics, hint);
             let got = render(&view, Format::OpenMetrics, hint);
             prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "cycle {} (OpenMetrics)", cycle);
@@ -199,8 +200,7 @@ fn steady_views_are_served_from_the_cache_and_churn_backs_off() {
             .collect(),
         families: families.clone(),
         sources: Vec::new(),
-        bodies: Bodies::default(),
-        prefixes: None,
+        attachments: Attachments::default(),
     };
     let mut cache = PrefixCache::new();
     let mut first = None;

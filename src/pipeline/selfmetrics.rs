@@ -10,35 +10,35 @@ use std::time::{Duration, SystemTime};
 
 use snapbridge_core::{DeltaTracker, Sample, SeriesInfo, TrackerConfig};
 
-use crate::pipeline::families::FamilyTable;
-use crate::pipeline::source_runtime::SourceRuntime;
+use super::families::FamilyTable;
+use super::source_runtime::SourceRuntime;
 use crate::view::{Point, SeriesMeta};
 
-/// Counters that sinks update between cycles (scrapes served, exports failed...).
+/// Counters that sinks update between cycles (scrapes served, exports failed...), read by
+/// the self-metrics. A sink that is not configured leaves its stats disabled and is not
+/// reported.
 #[derive(Debug, Default)]
 pub struct Telemetry {
-    /// `/metrics` responses served.
-    pub scrapes: AtomicU64,
-    /// Requests refused (bad path, method, size, credentials).
-    pub http_errors: AtomicU64,
-    /// Time to answer the last `/metrics` request, in nanoseconds.
-    pub scrape_nanos: AtomicU64,
-    /// The OTLP sink.
+    /// The `/metrics` endpoint: an export is a response served, an error a refused request
+    /// (bad path, method, size, credentials), the duration that of the last response.
+    pub prometheus: SinkStats,
+    /// The OTLP sink: an export is a request accepted, an error one that failed after its
+    /// retries, the duration that of the last export (retries included).
     pub otlp: SinkStats,
     /// State file reads or writes that failed.
     pub state_errors: AtomicU64,
 }
 
-/// What a push sink reports.
+/// What a sink reports.
 #[derive(Debug, Default)]
 pub struct SinkStats {
     /// True when the sink is configured.
     pub enabled: AtomicBool,
-    /// Exports accepted by the receiver.
+    /// Exports that succeeded.
     pub exports: AtomicU64,
-    /// Exports that failed after their retries.
+    /// Exports that failed.
     pub errors: AtomicU64,
-    /// Duration of the last export (retries included), in nanoseconds.
+    /// Duration of the last export, in nanoseconds.
     pub last_duration_nanos: AtomicU64,
     last: Mutex<Option<(SystemTime, Result<u64, String>)>>,
 }
@@ -148,23 +148,18 @@ impl SelfMetrics {
             ),
             "State file reads or writes that failed (the file is then ignored)",
         );
-        let nanos = |a: &AtomicU64| Duration::from_nanos(a.load(Ordering::Relaxed)).as_secs_f64();
-        let mut sinks = vec![(
-            "prometheus",
-            telemetry.scrapes.load(Ordering::Relaxed),
-            telemetry.http_errors.load(Ordering::Relaxed),
-            nanos(&telemetry.scrape_nanos),
-        )];
-        let otlp = &telemetry.otlp;
-        if otlp.enabled.load(Ordering::Relaxed) {
-            sinks.push((
-                "otlp",
-                otlp.exports.load(Ordering::Relaxed),
-                otlp.errors.load(Ordering::Relaxed),
-                nanos(&otlp.last_duration_nanos),
-            ));
-        }
-        for (sink, exports, errors, duration) in sinks {
+        let sinks = [
+            ("prometheus", &telemetry.prometheus),
+            ("otlp", &telemetry.otlp),
+        ];
+        for (sink, stats) in sinks {
+            if !stats.enabled.load(Ordering::Relaxed) {
+                continue;
+            }
+            let exports = stats.exports.load(Ordering::Relaxed);
+            let errors = stats.errors.load(Ordering::Relaxed);
+            let duration = Duration::from_nanos(stats.last_duration_nanos.load(Ordering::Relaxed))
+                .as_secs_f64();
             add(
                 Sample::counter("snapbridge_exports", exports).with_label("sink", sink),
                 "Exports that succeeded: OTLP requests accepted, /metrics responses served",

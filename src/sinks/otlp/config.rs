@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::DurationValue;
+use crate::values::DurationValue;
 
 /// OTLP transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -56,29 +56,31 @@ impl fmt::Debug for Headers {
     }
 }
 
-/// The `[otlp]` section as written; see [`crate::sinks::otlp::Settings`] for the resolved form.
+/// The `[otlp]` section as written; see [`Settings`](super::Settings) for the resolved form.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OtlpConfig {
     /// Base URL, as `OTEL_EXPORTER_OTLP_ENDPOINT` (`/v1/metrics` is appended for HTTP).
+    /// Default: `http://localhost:4318`, or `http://localhost:4317` for gRPC.
     pub endpoint: Option<String>,
-    /// `grpc` or `http/protobuf`.
+    /// Transport. Default: `"http/protobuf"`.
     pub protocol: Option<Protocol>,
-    /// `cumulative` (default) or `delta`.
+    /// `cumulative`: running totals with their start time, so a lost export loses nothing;
+    /// `delta`: the increase since the last accepted export. Default: `"cumulative"`.
     pub temporality: Option<Temporality>,
-    /// Extra request headers (API keys): sent, never logged.
-    #[serde(default)]
+    /// Extra request headers (API keys): sent, never logged. Default: none.
     pub headers: Option<Headers>,
-    /// Timeout of one export request.
+    /// Timeout of one export request. Default: `"10s"`.
     pub timeout: Option<DurationValue>,
-    /// `gzip` or `none`.
+    /// Body compression. Default: `"none"`.
     pub compression: Option<Compression>,
-    /// Resource attributes, e.g. `{ "service.name" = "x" }`.
+    /// Resource attributes, e.g. `{ "service.name" = "x" }`, over the standard ones.
+    /// Default: `service.name = "snapbridge"` and the instance id.
     #[serde(default)]
     pub resource: BTreeMap<String, String>,
-    /// Attempts per export (1 = no retry); back-off doubles from 200 ms.
+    /// Attempts per export (1 = no retry); back-off doubles from 200 ms. Default: `3`.
     pub max_attempts: Option<u32>,
     /// PEM file of a CA to trust for an `https` endpoint (besides the public roots), as
-    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`.
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`. Default: the public roots only.
     pub ca_file: Option<std::path::PathBuf>,
 }

@@ -1,6 +1,6 @@
 //! The DeltaTracker: turns a stream of snapshots into exact, reset-safe totals and deltas.
 //!
-//! The rules (DESIGN.md, "Semantics"):
+//! The rules:
 //! - counter `r >= prev`: delta = r - prev; `r < prev`: the source reset, delta = r and the
 //!   reset is counted (Prometheus' `rate()` rule);
 //! - first sighting: delta = r (`Initial::Keep`) or 0 (`Initial::Drop`);
@@ -8,145 +8,30 @@
 //! - NaN, negative or infinite counter values are rejected for that series and counted;
 //!   the series keeps its last total;
 //! - gauges pass through as observed;
-//! - histograms follow the counter rules on count, sum and each bucket; a change of bucket
-//!   bounds is a reset;
+//! - histograms follow the counter rules on count and each bucket (the sum follows their
+//!   resets: negative observations may make it go down); a change of bucket bounds is a
+//!   reset;
+//! - a counter or histogram starts (its created timestamp) where a consumer inserting a
+//!   zero counts exactly what the tracker counts: with `Keep` after the previous snapshot,
+//!   with `Drop` at first sighting;
 //! - a series absent from a snapshot is not emitted, but its state is kept for
 //!   `max_staleness` so that it continues without double counting if it comes back.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use crate::arith::{add, sub_histogram, sum_histogram};
+mod rules;
+mod types;
+
+pub(crate) use rules::State;
+pub use types::{
+    CycleStats, Initial, RejectReason, SeriesInfo, Tracked, TrackedValue, TrackerConfig,
+};
+
 use crate::hash::{IdentityState, SeededState};
-use crate::{Histogram, Kind, Number, Sample, SeriesKey, Value};
-
-/// What a counter's first sighting contributes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Initial {
-    /// The first value counts in full (delta = value): nothing the source counted is lost.
-    #[default]
-    Keep,
-    /// The first value only sets the baseline (delta = 0), for sources whose history was
-    /// already exported elsewhere.
-    Drop,
-}
-
-/// Settings of a tracker.
-#[derive(Clone, Debug)]
-pub struct TrackerConfig {
-    /// First-sighting rule for counters and histograms.
-    pub initial: Initial,
-    /// How long the state of an absent series is kept.
-    pub max_staleness: Duration,
-}
-
-impl Default for TrackerConfig {
-    fn default() -> Self {
-        TrackerConfig {
-            initial: Initial::Keep,
-            max_staleness: Duration::from_secs(600),
-        }
-    }
-}
-
-/// Why a value was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RejectReason {
-    /// A counter value that is NaN.
-    NotANumber,
-    /// A counter value below zero.
-    Negative,
-    /// A counter value that is infinite.
-    Infinite,
-    /// A histogram that breaks the shape rules.
-    InvalidHistogram,
-    /// The same series twice in one snapshot (the first one is kept).
-    Duplicate,
-}
-
-impl RejectReason {
-    /// Every reason, in a fixed order (used to index counts).
-    pub const ALL: [RejectReason; 5] = [
-        RejectReason::NotANumber,
-        RejectReason::Negative,
-        RejectReason::Infinite,
-        RejectReason::InvalidHistogram,
-        RejectReason::Duplicate,
-    ];
-
-    /// Stable snake_case name, used as a label value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RejectReason::NotANumber => "nan",
-            RejectReason::Negative => "negative",
-            RejectReason::Infinite => "infinite",
-            RejectReason::InvalidHistogram => "invalid_histogram",
-            RejectReason::Duplicate => "duplicate",
-        }
-    }
-}
-
-/// The tracked value of one series in one cycle.
-#[derive(Clone, Debug, PartialEq)]
-pub enum TrackedValue {
-    /// A counter's reset-safe total and the increase since the previous cycle.
-    Counter {
-        /// Sum of all deltas since the series was first seen.
-        total: Number,
-        /// Increase in this cycle.
-        delta: Number,
-    },
-    /// A gauge, as observed.
-    Gauge(f64),
-    /// A histogram's reset-safe totals and this cycle's increase (boxed: most series are
-    /// counters and gauges, and every point of a cycle is as large as the largest variant).
-    Histogram {
-        /// Sum of all deltas since the series was first seen.
-        total: Box<Histogram>,
-        /// Increase in this cycle.
-        delta: Box<Histogram>,
-    },
-}
-
-/// One series as the tracker emits it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Tracked<M> {
-    /// Whatever the caller attached to the series when it was first seen.
-    pub meta: M,
-    /// When the tracker first saw the series (the OTLP cumulative start time).
-    pub start: SystemTime,
-    /// Total and delta, or the gauge value.
-    pub value: TrackedValue,
-}
-
-/// What happened in one `observe` call.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CycleStats {
-    /// Series emitted.
-    pub emitted: usize,
-    /// Series seen for the first time (or again after expiry).
-    pub new_series: usize,
-    /// Counter and histogram resets detected.
-    pub resets: u64,
-    /// Rejected values, indexed like `RejectReason::ALL`.
-    pub rejected: [u64; 5],
-    /// Series the caller declined to track (its `attach` returned `None`).
-    pub declined: u64,
-}
-
-impl CycleStats {
-    /// Number of values rejected for `reason`.
-    pub fn rejected(&self, reason: RejectReason) -> u64 {
-        self.rejected[reason as usize]
-    }
-}
-
-pub(crate) enum State {
-    Counter { prev: Number, total: Number },
-    Gauge,
-    Histogram { prev: Histogram, total: Histogram },
-}
+use crate::{Kind, Sample, SeriesKey};
+use rules::{advance, birth_time, first_sighting, kind_of};
 
 /// A series' state read back from a saved file, waiting for the series to be seen again.
 pub(crate) struct Restored {
@@ -163,19 +48,6 @@ pub(crate) struct Entry<M> {
     pub(crate) last_seen: SystemTime,
     seen_in: u64,
     pub(crate) state: State,
-}
-
-/// What `attach` is told about a series seen for the first time.
-#[derive(Debug)]
-pub struct SeriesInfo<'a> {
-    /// Name and labels, as the tracker keys them.
-    pub key: &'a SeriesKey,
-    /// The kind it will be tracked as.
-    pub kind: Kind,
-    /// Unit from the sample, if any.
-    pub unit: Option<&'a str>,
-    /// Description from the sample, if any.
-    pub description: Option<&'a str>,
 }
 
 /// A tracked series: its key and state, stored in a vector so that the order of the last
@@ -469,150 +341,5 @@ impl<M: Clone> DeltaTracker<M> {
             entry,
         });
         i
-    }
-}
-
-/// The start (created) time of a series first seen at `now`, chosen so that a consumer
-/// inserting a zero at the start counts exactly what the tracker counts:
-/// - `Keep`: the first value counts, so the series counted before it was seen: it started
-///   after the previous snapshot (where it was absent), which is its start; on a tracker's
-///   first snapshot, 1 ms before it. Either way strictly before the first point.
-/// - `Drop`: the first value is only the baseline and the total starts at zero at first
-///   sighting, so the start is `now`.
-fn birth_time(initial: Initial, previous: Option<SystemTime>, now: SystemTime) -> SystemTime {
-    match initial {
-        Initial::Drop => now,
-        Initial::Keep => previous
-            .filter(|p| *p < now)
-            .or_else(|| now.checked_sub(Duration::from_millis(1)))
-            .unwrap_or(now),
-    }
-}
-
-fn kind_of(value: &Value) -> Kind {
-    match value {
-        Value::Counter(_) => Kind::Counter,
-        Value::Histogram(_) => Kind::Histogram,
-        Value::Gauge(_) | Value::Untyped(_) => Kind::Gauge,
-    }
-}
-
-fn check_counter(n: Number) -> Result<Number, RejectReason> {
-    match n {
-        Number::Int(_) => Ok(n),
-        Number::Float(f) if f.is_nan() => Err(RejectReason::NotANumber),
-        Number::Float(f) if f.is_infinite() => Err(RejectReason::Infinite),
-        Number::Float(f) if f < 0.0 => Err(RejectReason::Negative),
-        // -0.0 would print as "-0": fold it into 0.
-        Number::Float(f) => Ok(Number::Float(f + 0.0)),
-    }
-}
-
-fn zero_like(n: Number) -> Number {
-    match n {
-        Number::Int(_) => Number::Int(0),
-        Number::Float(_) => Number::Float(0.0),
-    }
-}
-
-fn first_sighting(value: &Value, initial: Initial) -> Result<(State, TrackedValue), RejectReason> {
-    Ok(match value {
-        Value::Counter(n) => {
-            let r = check_counter(*n)?;
-            let total = match initial {
-                Initial::Keep => r,
-                Initial::Drop => zero_like(r),
-            };
-            let value = TrackedValue::Counter {
-                total,
-                delta: total,
-            };
-            (State::Counter { prev: r, total }, value)
-        }
-        Value::Histogram(h) => {
-            h.validate().map_err(|_| RejectReason::InvalidHistogram)?;
-            let total = match initial {
-                Initial::Keep => h.clone(),
-                Initial::Drop => empty_like(h),
-            };
-            let value = TrackedValue::Histogram {
-                total: Box::new(total.clone()),
-                delta: Box::new(total.clone()),
-            };
-            let state = State::Histogram {
-                prev: h.clone(),
-                total,
-            };
-            (state, value)
-        }
-        Value::Gauge(g) => (State::Gauge, TrackedValue::Gauge(*g)),
-        Value::Untyped(n) => (State::Gauge, TrackedValue::Gauge(n.as_f64())),
-    })
-}
-
-fn empty_like(h: &Histogram) -> Histogram {
-    Histogram {
-        bounds: h.bounds.clone(),
-        counts: vec![0; h.counts.len()],
-        count: 0,
-        sum: 0.0,
-    }
-}
-
-/// Applies a new observation to existing state of the same kind. A rejected value leaves the
-/// state untouched: the series keeps showing its last total with a zero delta.
-fn advance(state: &mut State, value: Value, stats: &mut CycleStats) -> Option<TrackedValue> {
-    match (state, value) {
-        (State::Gauge, Value::Gauge(g)) => Some(TrackedValue::Gauge(g)),
-        (State::Gauge, Value::Untyped(n)) => Some(TrackedValue::Gauge(n.as_f64())),
-        (State::Counter { prev, total }, Value::Counter(n)) => {
-            let delta = match check_counter(n) {
-                Err(reason) => {
-                    stats.rejected[reason as usize] += 1;
-                    zero_like(*total)
-                }
-                Ok(r) => {
-                    let delta = match crate::arith::sub(r, *prev) {
-                        Some(d) => d,
-                        None => {
-                            stats.resets += 1;
-                            r
-                        }
-                    };
-                    *prev = r;
-                    *total = add(*total, delta);
-                    delta
-                }
-            };
-            Some(TrackedValue::Counter {
-                total: *total,
-                delta,
-            })
-        }
-        (State::Histogram { prev, total }, Value::Histogram(h)) => {
-            if h.validate().is_err() {
-                stats.rejected[RejectReason::InvalidHistogram as usize] += 1;
-                let delta = empty_like(total);
-                return Some(TrackedValue::Histogram {
-                    total: Box::new(total.clone()),
-                    delta: Box::new(delta),
-                });
-            }
-            let delta = match sub_histogram(&h, prev) {
-                Some(d) => d,
-                None => {
-                    stats.resets += 1;
-                    h.clone()
-                }
-            };
-            *total = sum_histogram(total, &delta);
-            *prev = h;
-            Some(TrackedValue::Histogram {
-                total: Box::new(total.clone()),
-                delta: Box::new(delta),
-            })
-        }
-        // Kinds are matched before `advance` is called; a mismatch cannot reach here.
-        _ => None,
     }
 }
