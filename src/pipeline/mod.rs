@@ -148,11 +148,10 @@ impl Pipeline {
         }
     }
 
-    /// Adds a configured source (a `[[source]]` entry), built now.
+    /// Adds a configured source (a `[[source]]` entry), built now; `Err` says why it could
+    /// not be built.
     pub fn add_entry(&mut self, entry: &SourceEntry) -> Result<(), String> {
-        let source = entry
-            .build()
-            .map_err(|e| format!("source {:?}: {e}", entry.config.name))?;
+        let source = entry.build()?;
         self.add_source(&entry.config, entry.kind, source);
         Ok(())
     }
