@@ -33,7 +33,9 @@ fn get(url: &str) -> String {
 
 /// Waits until two scrapes a few cycles apart agree and satisfy `check`.
 fn settled(url: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
-    wait_for(what, Duration::from_secs(20), || {
+    // 60 s, not 20: on a busy 2-core machine (a whole suite building beside it) the
+    // example's threads and cycles can lag well behind their 100 ms period.
+    wait_for(what, Duration::from_secs(60), || {
         let a = get(url);
         std::thread::sleep(Duration::from_millis(450));
         let b = get(url);
