@@ -1,5 +1,6 @@
 //! The peers users ship to: a real OpenTelemetry Collector (OTLP over gRPC and HTTP, gzip,
-//! cumulative and delta; its `prometheus` receiver scraping snapbridge) and Prometheus 3's own
+//! cumulative and delta, read back through its `prometheus` and `otlp_grpc` exporters; its
+//! `prometheus` receiver scraping snapbridge) and Prometheus 3's own
 //! OTLP receiver. On every path the totals equal the source's true increments, through a
 //! reset, under the names a direct Prometheus scrape gives them.
 
@@ -11,6 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::otelcol::{Collector, Pipeline};
+use common::otlp::{GrpcReceiver, point_value};
 use common::prom::Prometheus;
 use common::scenario::{Truth, drive};
 use common::{Bridge, Scripted, source_config, wait_for};
@@ -66,6 +68,43 @@ fn collector_shows(collector: &Collector, at: &[(&str, &str)], truth: &Truth) {
     collector.wait_value("queue_size", at, truth.queue);
 }
 
+/// The newest `records_written` point the Collector forwarded for `service.name` = `job`
+/// (cumulative: delta streams went through `delta_to_cumulative`).
+fn last_forwarded_total(rx: &GrpcReceiver, job: &str) -> Option<f64> {
+    let mut newest: Option<(u64, f64)> = None;
+    for request in rx.requests() {
+        for rm in request["resourceMetrics"].as_array().into_iter().flatten() {
+            let service = rm["resource"]["attributes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|kv| kv["key"] == "service.name")
+                .and_then(|kv| kv["value"]["stringValue"].as_str());
+            if service != Some(job) {
+                continue;
+            }
+            for sm in rm["scopeMetrics"].as_array().into_iter().flatten() {
+                for m in sm["metrics"].as_array().into_iter().flatten() {
+                    if m["name"] != "records_written" {
+                        continue;
+                    }
+                    assert_eq!(
+                        m["sum"]["aggregationTemporality"], "AGGREGATION_TEMPORALITY_CUMULATIVE",
+                        "{job}"
+                    );
+                    for p in m["sum"]["dataPoints"].as_array().into_iter().flatten() {
+                        let t: u64 = p["timeUnixNano"].as_str()?.parse().ok()?;
+                        if newest.is_none_or(|(n, _)| t >= n) {
+                            newest = Some((t, point_value(p)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    newest.map(|(_, v)| v)
+}
+
 /// The metric names the Collector's `prometheus` exporter shows with `labels`.
 fn names_at(collector: &Collector, labels: &[(&str, &str)]) -> BTreeSet<String> {
     collector
@@ -80,7 +119,15 @@ fn names_at(collector: &Collector, labels: &[(&str, &str)]) -> BTreeSet<String> 
 fn otlp_into_the_collector_is_exact_over_grpc_and_http_cumulative_and_delta() {
     // delta_to_cumulative turns delta streams into totals and passes cumulative ones as they
     // are, so one Collector serves all four bridges; `job` (service.name) tells them apart.
-    let collector = Collector::start(&["delta_to_cumulative"]);
+    // Its `otlp_grpc` exporter forwards what it holds to a receiver built from the official
+    // protos, so the totals are read back through both of its outputs.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let forwarded = GrpcReceiver::start(0, dir.path().join("forwarded.jsonl"), &[]);
+    let collector = Collector::start_with(Pipeline {
+        processors: &["delta_to_cumulative"],
+        forward_to: Some(format!("127.0.0.1:{}", forwarded.port)),
+        ..Pipeline::default()
+    });
     let scripted = Scripted::default();
     let mut bridges: Vec<(String, Bridge)> = [
         ("grpc", "cumulative"),
@@ -112,6 +159,13 @@ fn otlp_into_the_collector_is_exact_over_grpc_and_http_cumulative_and_delta() {
             "{job}: the Collector stored every export; none may count as failed (its gzip replies included)"
         );
         collector_shows(&collector, &[("job", job), ("source", "shipped")], &truth);
+        let last = wait_for("the forwarded total", Duration::from_secs(30), || {
+            last_forwarded_total(&forwarded, job).filter(|v| *v == truth.written as f64)
+        });
+        assert_eq!(
+            last, truth.written as f64,
+            "{job}: through the otlp_grpc exporter"
+        );
     }
 
     // The same names as a direct scrape: one dashboard serves both paths.

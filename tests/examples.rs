@@ -63,10 +63,19 @@ fn persistence_exports_the_nine_counters_through_resets_and_a_bare_backend() {
         let t = get(&url);
         (metric(&t, "records_written_total", &[("source", "papyra")])? > 100.0).then_some(())
     });
+    let b = &handle.backend;
+    // Writes made between snapbridge's last pull and a reset() are gone with the reset (no
+    // snapshot ever held them), so the test resets while the workload is paused and
+    // snapbridge has pulled everything it did; the workload then goes on.
+    handle.paused.store(true, Ordering::Release);
+    settled(&url, "the totals before the reset", |t| {
+        metric(t, "records_written_total", &[("source", "papyra")])
+            == Some(b.lifetime[0].load(Ordering::Relaxed) as f64)
+    });
     handle.backend.metrics.reset();
+    handle.paused.store(false, Ordering::Release);
     std::thread::sleep(Duration::from_millis(500));
     handle.paused.store(true, Ordering::Release);
-    let b = &handle.backend;
     let text = settled(&url, "the paused totals", |t| {
         metric(t, "records_written_total", &[("source", "papyra")])
             == Some(b.lifetime[0].load(Ordering::Relaxed) as f64)
