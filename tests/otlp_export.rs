@@ -246,3 +246,53 @@ fn otlp_into_victoriametrics_matches_what_prometheus_scrapes() {
         "{want:?}"
     );
 }
+
+/// A counter born between two cycles is sent with its start strictly before its first point
+/// (`initial = "keep"`: it counted before it was seen), at the previous cycle's time, so a
+/// receiver that inserts a zero at the start counts its first value too; with `"drop"` its
+/// first point starts where it was first seen and carries 0.
+#[test]
+fn a_counter_born_mid_window_starts_before_its_first_point() {
+    let dir = tempfile::tempdir().unwrap();
+    for (initial, first_value) in [("keep", 7.0), ("drop", 0.0)] {
+        let rx = GrpcReceiver::start(0, dir.path().join(format!("{initial}.jsonl")), &[]);
+        let scripted = Scripted::default();
+        let mut bridge = Bridge::start(
+            &otlp_config(&rx.endpoint(), "grpc", "cumulative"),
+            vec![(
+                source_config("born", &format!("initial = \"{initial}\"")),
+                Arc::new(scripted.clone()),
+            )],
+        );
+        scripted.set([Sample::counter("other", 1)].into_iter().collect());
+        bridge.cycle();
+        let first_cycle = rx.wait_requests(1)[0].clone();
+        let other = points(&first_cycle, "other", "sum");
+        let previous_time = other[0]["timeUnixNano"].as_str().unwrap().to_string();
+        scripted.set(
+            [Sample::counter("other", 1), Sample::counter("jobs_done", 7)]
+                .into_iter()
+                .collect(),
+        );
+        bridge.cycle();
+        let reqs = rx.wait_requests(2);
+        let born = points(&reqs[1], "jobs_done", "sum");
+        assert_eq!(born.len(), 1, "{initial}");
+        let (start, time) = (
+            born[0]["startTimeUnixNano"].as_str().unwrap(),
+            born[0]["timeUnixNano"].as_str().unwrap(),
+        );
+        assert_eq!(point_value(born[0]), first_value, "{initial}");
+        let (start_ns, time_ns): (u64, u64) = (start.parse().unwrap(), time.parse().unwrap());
+        match initial {
+            "keep" => {
+                assert!(
+                    start_ns < time_ns,
+                    "keep: start {start} must precede {time}"
+                );
+                assert_eq!(start, previous_time, "keep: born after the previous cycle");
+            }
+            _ => assert_eq!(start, time, "drop: the baseline is set at first sighting"),
+        }
+    }
+}
