@@ -24,7 +24,8 @@ use std::sync::Arc;
 use snapbridge_core::{Kind, TrackedValue};
 
 use super::render::{
-    Format, render_from_scratch, write_f64, write_header, write_number, write_point, write_sample,
+    Format, render_from_scratch, write_created, write_f64, write_header, write_number, write_point,
+    write_sample,
 };
 use crate::view::{Family, SeriesMeta, View};
 
@@ -134,13 +135,22 @@ impl LinePrefixes {
                         out.extend_from_slice(prefix);
                         write_number(&mut out, *total);
                         out.push(b'\n');
+                        if format == Format::OpenMetrics {
+                            let (name, labels) = (family.openmetrics_name(), &meta.rendered_labels);
+                            write_created(
+                                &mut out,
+                                name.as_bytes(),
+                                labels.as_bytes(),
+                                point.start,
+                            );
+                        }
                     }
                     (TrackedValue::Gauge(v), Kind::Counter | Kind::Gauge) => {
                         out.extend_from_slice(prefix);
                         write_f64(&mut out, *v);
                         out.push(b'\n');
                     }
-                    _ => write_point(&mut out, family, point),
+                    _ => write_point(&mut out, family, point, format),
                 }
             }
             first = end;

@@ -6,6 +6,8 @@
 //! crate stays in the tests as the oracle: tests/exposition_oracle.rs checks both parse to
 //! the same families.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use snapbridge_core::{Histogram, Kind, Number, TrackedValue};
 
 use crate::labels::escape_into;
@@ -51,7 +53,7 @@ pub fn render_from_scratch(view: &View, format: Format, capacity: usize) -> Vec<
         if buf.capacity() == 0 {
             buf.reserve(per_family);
         }
-        write_point(buf, family, point);
+        write_point(buf, family, point, format);
     }
     let mut out = Vec::with_capacity(capacity.max(bufs.iter().map(Vec::len).sum::<usize>() + 4096));
     for (family, buf) in families.iter().zip(&bufs) {
@@ -115,7 +117,7 @@ fn openmetrics_unit(family: &Family) -> Option<String> {
         .then_some(main)
 }
 
-pub(super) fn write_point(out: &mut Vec<u8>, family: &Family, point: &Point) {
+pub(super) fn write_point(out: &mut Vec<u8>, family: &Family, point: &Point, format: Format) {
     let labels = point.meta.rendered_labels.as_bytes();
     match (&point.value, family.kind) {
         (TrackedValue::Counter { total, .. }, Kind::Counter) => {
@@ -123,19 +125,50 @@ pub(super) fn write_point(out: &mut Vec<u8>, family: &Family, point: &Point) {
             // name is the family name plus _total, which is the same string.
             write_sample(out, family.exposed.as_bytes(), b"", labels, None);
             write_number(out, *total);
+            out.push(b'\n');
+            if format == Format::OpenMetrics {
+                write_created(
+                    out,
+                    family.openmetrics_name().as_bytes(),
+                    labels,
+                    point.start,
+                );
+            }
         }
         (TrackedValue::Gauge(v), _) => {
             write_sample(out, family.exposed.as_bytes(), b"", labels, None);
             write_f64(out, *v);
+            out.push(b'\n');
         }
         (TrackedValue::Histogram { total, .. }, _) => {
             write_histogram(out, family.exposed.as_bytes(), labels, total);
+            out.push(b'\n');
+            if format == Format::OpenMetrics {
+                write_created(out, family.exposed.as_bytes(), labels, point.start);
+            }
         }
         // A point whose value does not match its family's kind is never built (the
         // pipeline registers families by kind); skip rather than write a wrong line.
-        _ => return,
+        _ => {}
     }
-    out.push(b'\n');
+}
+
+/// Writes OpenMetrics' `<family>_created{labels} <seconds>` line: when the series' total
+/// began (constant while it lives), so a scraper that inserts a zero there (Prometheus'
+/// created-timestamp zero ingestion) counts exactly what snapbridge counted, a counter born
+/// between two scrapes included. Milliseconds, as Prometheus stores them.
+pub(super) fn write_created(out: &mut Vec<u8>, family: &[u8], labels: &[u8], start: SystemTime) {
+    write_sample(out, family, b"_created", labels, None);
+    let since = start.duration_since(UNIX_EPOCH).unwrap_or_default();
+    write_u64(out, since.as_secs());
+    let ms = since.subsec_millis();
+    out.extend_from_slice(&[
+        b'.',
+        b'0' + (ms / 100) as u8,
+        b'0' + (ms / 10 % 10) as u8,
+        b'0' + (ms % 10) as u8,
+        b'\n',
+    ]);
 }
 
 fn write_histogram(out: &mut Vec<u8>, name: &[u8], labels: &[u8], h: &Histogram) {
