@@ -57,6 +57,8 @@ pub enum OnceFormat {
     Text,
     /// OpenMetrics 1.0.
     Openmetrics,
+    /// Length-delimited protobuf `MetricFamily` messages (binary).
+    Protobuf,
 }
 
 /// Entry point of the binary.
@@ -209,6 +211,7 @@ async fn once(config: Config, format: OnceFormat) -> Result<(), String> {
     let format = match format {
         OnceFormat::Text => Format::Text,
         OnceFormat::Openmetrics => Format::OpenMetrics,
+        OnceFormat::Protobuf => Format::Protobuf,
     };
     let body = render(&view, format, 1 << 16);
     use std::io::Write;

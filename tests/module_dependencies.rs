@@ -21,6 +21,7 @@ const LAYERS: &[&[&str]] = &[
         "labels",
         "limits",
         "names",
+        "protowire",
         "text",
         "values",
     ],

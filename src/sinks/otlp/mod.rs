@@ -19,7 +19,6 @@ mod config;
 mod encode;
 mod settings;
 mod transport;
-mod wire;
 
 pub use config::{Compression, Headers, OtlpConfig, Protocol, Temporality};
 pub use encode::Encoder;

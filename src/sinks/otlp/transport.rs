@@ -36,7 +36,7 @@ pub struct SendError {
 /// The gRPC method every OTLP metrics receiver serves.
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
-/// Sends request bytes the encoder already wrote (see wire.rs) and decodes the answer with
+/// Sends request bytes the encoder already wrote (see src/protowire.rs) and decodes the answer with
 /// the generated prost type.
 #[derive(Clone, Copy, Default)]
 struct RawCodec;

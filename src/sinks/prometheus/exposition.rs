@@ -20,6 +20,8 @@ pub struct Exposition {
     text_gzip: OnceLock<Bytes>,
     openmetrics: OnceLock<Bytes>,
     openmetrics_gzip: OnceLock<Bytes>,
+    protobuf: OnceLock<Bytes>,
+    protobuf_gzip: OnceLock<Bytes>,
 }
 
 impl Exposition {
@@ -37,6 +39,7 @@ impl Exposition {
         match format {
             Format::Text => (&self.text, &self.text_gzip),
             Format::OpenMetrics => (&self.openmetrics, &self.openmetrics_gzip),
+            Format::Protobuf => (&self.protobuf, &self.protobuf_gzip),
         }
     }
 }

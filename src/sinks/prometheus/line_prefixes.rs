@@ -110,7 +110,10 @@ impl LinePrefixes {
     /// `None` as soon as the view turns out not to have the series these were built for.
     /// `capacity` is a size hint (the previous body's length).
     pub fn render(&self, view: &View, format: Format, capacity: usize) -> Option<Vec<u8>> {
-        if !Arc::ptr_eq(&self.families, &view.families) || self.lines.len() != view.points.len() {
+        if format == Format::Protobuf
+            || !Arc::ptr_eq(&self.families, &view.families)
+            || self.lines.len() != view.points.len()
+        {
             return None;
         }
         let room = self.arena.len() + self.lines.len() * 12 + 4096;

@@ -9,6 +9,7 @@ mod config;
 mod exposition;
 pub mod line_prefixes;
 mod negotiate;
+pub mod protobuf;
 pub mod render;
 mod security;
 mod server;

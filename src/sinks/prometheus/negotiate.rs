@@ -25,18 +25,49 @@ fn qualities(header: &str) -> impl Iterator<Item = (&str, f32)> {
     })
 }
 
-/// Picks the format from an `Accept` header: OpenMetrics when it is asked for with a
-/// non-zero quality, the text format otherwise (also when the header is absent).
+/// Picks the format from an `Accept` header: of the media types it names that snapbridge
+/// serves, the one with the highest quality, the first listed on a tie (as Prometheus'
+/// own negotiation does); the text format when nothing matches or the header is absent.
+/// Protobuf counts only as `io.prometheus.client.MetricFamily` in the `delimited` encoding.
 pub fn negotiate(accept: Option<&str>) -> Format {
-    let wants_openmetrics = accept.is_some_and(|h| {
-        qualities(h)
-            .any(|(media, q)| media.eq_ignore_ascii_case("application/openmetrics-text") && q > 0.0)
-    });
-    if wants_openmetrics {
-        Format::OpenMetrics
-    } else {
-        Format::Text
+    let Some(header) = accept else {
+        return Format::Text;
+    };
+    let mut best: Option<(Format, f32)> = None;
+    for part in header.split(',') {
+        let mut params = part.split(';').map(str::trim);
+        let media = params.next().unwrap_or("");
+        let params: Vec<(&str, &str)> = params
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.trim(), v.trim().trim_matches('"')))
+            .collect();
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| *v)
+        };
+        let q = param("q").map_or(1.0, |q| q.parse().unwrap_or(1.0));
+        let format = if media.eq_ignore_ascii_case("application/openmetrics-text") {
+            Format::OpenMetrics
+        } else if media.eq_ignore_ascii_case("application/vnd.google.protobuf")
+            && param("proto") == Some("io.prometheus.client.MetricFamily")
+            && param("encoding").is_none_or(|e| e == "delimited")
+        {
+            Format::Protobuf
+        } else if media.eq_ignore_ascii_case("text/plain")
+            || media == "*/*"
+            || media.eq_ignore_ascii_case("text/*")
+        {
+            Format::Text
+        } else {
+            continue;
+        };
+        if q > 0.0 && best.is_none_or(|(_, b)| q > b) {
+            best = Some((format, q));
+        }
     }
+    best.map_or(Format::Text, |(f, _)| f)
 }
 
 /// True when an `Accept-Encoding` header accepts gzip: named with a non-zero quality, or

@@ -26,6 +26,9 @@ pub enum Format {
     Text,
     /// OpenMetrics 1.0 (ends with `# EOF`).
     OpenMetrics,
+    /// Length-delimited `io.prometheus.client.MetricFamily` protobuf messages (written by
+    /// `super::protobuf`, which has no use for line prefixes or text headers).
+    Protobuf,
 }
 
 /// Renders a whole view without line prefixes (the first cycle, a cycle whose series
@@ -37,6 +40,9 @@ pub enum Format {
 /// points, and their metas allocated in the same order, are read front to back; the buffers
 /// are then joined in name order behind their headers.
 pub fn render_from_scratch(view: &View, format: Format, capacity: usize) -> Vec<u8> {
+    if format == Format::Protobuf {
+        return super::protobuf::render(view);
+    }
     let families = &view.families;
     let ranks = view.family_ranks();
     let per_family = capacity / families.len().max(1) + 64;
@@ -84,6 +90,8 @@ pub(super) fn write_header(out: &mut Vec<u8>, family: &Family, format: Format) {
             out.extend_from_slice(kind.as_bytes());
             out.push(b'\n');
         }
+        // Families carry their own header fields in protobuf.
+        Format::Protobuf => {}
         Format::OpenMetrics => {
             let name = family.openmetrics_name().as_bytes();
             out.extend_from_slice(b"# TYPE ");

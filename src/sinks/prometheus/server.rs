@@ -246,6 +246,7 @@ fn metrics(endpoint: &Endpoint, req: &Request<Incoming>) -> Response<Full<Bytes>
     let ct = match format {
         Format::Text => TEXT_CONTENT_TYPE,
         Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+        Format::Protobuf => super::protobuf::PROTOBUF_CONTENT_TYPE,
     };
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use snapbridge_core::Kind;
 
-use super::super::wire::string_attribute;
+use crate::protowire::string_attribute;
 use crate::view::{SeriesMeta, View};
 
 /// The attributes of the last view's points, in point order.

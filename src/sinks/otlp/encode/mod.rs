@@ -14,7 +14,7 @@ use snapbridge_core::{Histogram, Kind, Number, TrackedValue};
 
 mod attributes;
 
-use super::wire::{
+use crate::protowire::{
     WireType, bytes_field, fixed64_field, key, len_field_len, len_header, string_attribute,
     string_field, string_field_len, varint_field,
 };

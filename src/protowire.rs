@@ -1,4 +1,5 @@
-//! The protobuf wire format, for the handful of OTLP messages the sink writes.
+//! The protobuf wire format, for the handful of messages the sinks write (OTLP requests,
+//! the Prometheus protobuf exposition).
 //!
 //! Written by hand on purpose: building `opentelemetry-proto`'s prost structs costs eight
 //! heap allocations per data point (every attribute key and value is an owned `String`),

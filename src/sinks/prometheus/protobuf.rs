@@ -1,0 +1,133 @@
+//! The Prometheus protobuf exposition: length-delimited `io.prometheus.client.MetricFamily`
+//! messages, the format Prometheus prefers when it ingests created timestamps (and the only
+//! one Prometheus 2.x reads them from).
+//!
+//! Written with the same hand-rolled wire helpers as the OTLP request (src/protowire.rs)
+//! rather than the `prometheus` crate's generated types: those would be built and freed per
+//! series on every render. The crate's types stay in the tests as the oracle
+//! (tests/exposition_protobuf.rs decodes every body with them).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use snapbridge_core::{Histogram, Kind, TrackedValue};
+
+use crate::protowire::{
+    WireType, bytes_field, fixed64_field, key, len_header, string_field, varint,
+};
+use crate::view::{Family, Point, View};
+
+/// Content type of the delimited protobuf format.
+pub const PROTOBUF_CONTENT_TYPE: &str =
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+
+// metrics.proto's MetricType values.
+const COUNTER: u64 = 0;
+const GAUGE: u64 = 1;
+const HISTOGRAM: u64 = 4;
+
+/// Renders every family of `view` as length-delimited `MetricFamily` messages, families in
+/// name order and series in view order, as the text formats list them.
+pub fn render(view: &View) -> Vec<u8> {
+    let ranks = view.family_ranks();
+    let mut per_family: Vec<Vec<&Point>> = vec![Vec::new(); view.families.len()];
+    for point in &view.points {
+        if let Some(r) = View::rank_of(&ranks, &point.meta.family) {
+            per_family[r].push(point);
+        }
+    }
+    let mut out = Vec::with_capacity(view.points.len() * 64 + 1024);
+    let (mut family_buf, mut metric_buf, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
+    for (family, points) in view.families.iter().zip(&per_family) {
+        if points.is_empty() {
+            continue;
+        }
+        family_buf.clear();
+        write_family_header(&mut family_buf, family);
+        for point in points {
+            metric_buf.clear();
+            if !write_metric(&mut metric_buf, &mut scratch, family, point) {
+                continue;
+            }
+            bytes_field(&mut family_buf, 4, &metric_buf);
+        }
+        varint(&mut out, family_buf.len() as u64);
+        out.extend_from_slice(&family_buf);
+    }
+    out
+}
+
+fn write_family_header(out: &mut Vec<u8>, family: &Family) {
+    string_field(out, 1, &family.exposed);
+    string_field(out, 2, &family.help);
+    let kind = match family.kind {
+        Kind::Counter => COUNTER,
+        Kind::Gauge => GAUGE,
+        Kind::Histogram => HISTOGRAM,
+    };
+    // proto2: the type is written even when it is COUNTER (0).
+    key(out, 3, WireType::Varint);
+    varint(out, kind);
+}
+
+/// One `Metric`: labels, then the value of the family's kind; false when the point's value
+/// does not match its family (never built by the pipeline).
+fn write_metric(out: &mut Vec<u8>, scratch: &mut Vec<u8>, family: &Family, point: &Point) -> bool {
+    for (name, value) in point.meta.labels() {
+        scratch.clear();
+        string_field(scratch, 1, &name);
+        string_field(scratch, 2, &value);
+        bytes_field(out, 1, scratch);
+    }
+    scratch.clear();
+    match (&point.value, family.kind) {
+        (TrackedValue::Counter { total, .. }, Kind::Counter) => {
+            // Counter { value = 1; created_timestamp = 3 }
+            fixed64_field(scratch, 1, total.as_f64().to_bits());
+            write_timestamp(scratch, 3, point.start);
+            bytes_field(out, 3, scratch);
+        }
+        (TrackedValue::Gauge(v), Kind::Gauge | Kind::Counter) => {
+            // Gauge { value = 1 }
+            fixed64_field(scratch, 1, v.to_bits());
+            bytes_field(out, 2, scratch);
+        }
+        (TrackedValue::Histogram { total, .. }, Kind::Histogram) => {
+            write_histogram(scratch, total, point.start);
+            bytes_field(out, 7, scratch);
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Histogram { sample_count = 1; sample_sum = 2; bucket = 3; created_timestamp = 15 }, with
+/// the finite buckets only: the `+Inf` bucket is the sample count, as parsers know.
+fn write_histogram(out: &mut Vec<u8>, h: &Histogram, start: SystemTime) {
+    key(out, 1, WireType::Varint);
+    varint(out, h.count);
+    fixed64_field(out, 2, h.sum.to_bits());
+    let mut bucket = Vec::with_capacity(16);
+    for (bound, count) in h.bounds.iter().zip(&h.counts) {
+        bucket.clear();
+        // Bucket { cumulative_count = 1; upper_bound = 2 }
+        key(&mut bucket, 1, WireType::Varint);
+        varint(&mut bucket, *count);
+        fixed64_field(&mut bucket, 2, bound.to_bits());
+        bytes_field(out, 3, &bucket);
+    }
+    write_timestamp(out, 15, start);
+}
+
+/// google.protobuf.Timestamp { seconds = 1; nanos = 2 } as field `field`.
+fn write_timestamp(out: &mut Vec<u8>, field: u32, t: SystemTime) {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let mut ts = Vec::with_capacity(12);
+    key(&mut ts, 1, WireType::Varint);
+    varint(&mut ts, since.as_secs());
+    if since.subsec_nanos() > 0 {
+        key(&mut ts, 2, WireType::Varint);
+        varint(&mut ts, u64::from(since.subsec_nanos()));
+    }
+    len_header(out, field, ts.len());
+    out.extend_from_slice(&ts);
+}
