@@ -180,3 +180,54 @@ fn a_config_file_drives_names_labels_and_initial_drop() {
         "ignored by default_kind: {text}"
     );
 }
+
+/// Issue 17 #17: a duration out of range is one error line naming file, line and key, not
+/// a panic (a huge interval overflowed `Instant + Duration`) nor a busy loop (`1ns`).
+#[test]
+fn out_of_range_durations_fail_with_one_line_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("range.toml");
+    let source = "[[source]]\nname = \"a\"\nkind = \"demo\"\n";
+    let cases = [
+        (
+            format!("interval = \"584542046090y\"\n{source}"),
+            1,
+            "interval",
+        ),
+        (format!("\ninterval = \"1ns\"\n{source}"), 2, "interval"),
+        (
+            format!("max_staleness = \"1000y\"\n{source}"),
+            1,
+            "max_staleness",
+        ),
+        (
+            format!("shutdown_timeout = \"0s\"\n{source}"),
+            1,
+            "shutdown_timeout",
+        ),
+        (format!("timeout = \"2h\"\n{source}"), 1, "timeout"),
+        (
+            format!("{source}timeout = \"584542046090y\"\n"),
+            4,
+            "timeout",
+        ),
+    ];
+    for (text, line, key) in cases {
+        std::fs::write(&path, &text).unwrap();
+        let out = bin()
+            .args(["check", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}\n{err}");
+        assert!(!err.contains("panicked"), "{text}\n{err}");
+        let first = err.lines().find(|l| l.starts_with("error:")).unwrap_or("");
+        assert!(
+            first.contains(&format!("range.toml:{line}:")),
+            "{text}\n{err}"
+        );
+        assert!(first.contains(&format!("key `{key}`")), "{text}\n{err}");
+        assert!(first.contains("out of range"), "{text}\n{err}");
+    }
+}
