@@ -29,6 +29,7 @@ pub mod labels;
 pub mod limits;
 pub mod names;
 pub mod pipeline;
+pub mod regular_file;
 pub mod sinks;
 pub mod sources;
 pub mod text;

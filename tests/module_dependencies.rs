@@ -21,6 +21,7 @@ const LAYERS: &[&[&str]] = &[
         "labels",
         "limits",
         "names",
+        "regular_file",
         "text",
         "values",
     ],
