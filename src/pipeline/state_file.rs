@@ -26,6 +26,16 @@ pub fn save(path: &Path, sources: &[SourceRuntime]) -> Result<(), String> {
         text.push('\n');
         s.save_state(&mut text);
     }
+    // The rename below would replace whatever is at `path`: with a state_file mistyped as
+    // a device or a FIFO (and running as root) that would put a regular file in its place.
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        return Err(format!(
+            "cannot write the state file {}: not a regular file, left as it is",
+            path.display()
+        ));
+    }
     let tmp = tmp_path(path);
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
@@ -125,4 +135,22 @@ fn unescape_name(name: &str) -> String {
     name.replace("%09", "\t")
         .replace("%0A", "\n")
         .replace("%25", "%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_is_neither_read_nor_replaced() {
+        let zero = Path::new("/dev/zero");
+        let e = load(zero).unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
+        let e = save(zero, &[]).unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
+        let meta = std::fs::metadata(zero).unwrap();
+        assert!(std::os::unix::fs::FileTypeExt::is_char_device(
+            &meta.file_type()
+        ));
+    }
 }
