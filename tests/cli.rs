@@ -231,3 +231,37 @@ fn out_of_range_durations_fail_with_one_line_naming_the_key() {
         assert!(first.contains("out of range"), "{text}\n{err}");
     }
 }
+
+/// Issue 17 #3: SIGTERM while a pull hangs (an `exec` source with `timeout = "30s"`) ends
+/// the process within `shutdown_timeout` (2 s) plus a margin, not the source's timeout.
+#[test]
+fn sigterm_during_a_hung_pull_exits_within_shutdown_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hang.toml");
+    std::fs::write(
+        &config,
+        "interval = \"60s\"\nshutdown_timeout = \"2s\"\n[[source]]\nname = \"hang\"\n\
+         kind = \"exec\"\ncommand = [\"sleep\", \"60\"]\ntimeout = \"30s\"\n",
+    )
+    .unwrap();
+    let mut cmd = bin();
+    cmd.args(["--listen", "127.0.0.1:0", "--config"])
+        .arg(&config);
+    let mut proc = Proc::spawn("snapbridge", cmd, dir.path().join("log"));
+    wait_for("the serving line", Duration::from_secs(20), || {
+        std::fs::read_to_string(dir.path().join("log"))
+            .ok()
+            .filter(|l| l.contains("/metrics"))
+    });
+    // The first cycle starts at once; let its pull be under way.
+    std::thread::sleep(Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    let status = proc.terminate(Duration::from_secs(20));
+    let took = started.elapsed();
+    assert!(status.is_some(), "no exit in 20 s\n{}", proc.log_tail());
+    assert!(
+        took < Duration::from_secs(5),
+        "exit took {took:?}\n{}",
+        proc.log_tail()
+    );
+}

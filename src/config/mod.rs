@@ -48,8 +48,8 @@ pub struct Config {
         deserialize_with = "bounds::staleness"
     )]
     pub max_staleness: DurationValue,
-    /// Bound on the last pull and on the last OTLP flush at shutdown (each), from `"1ms"` to
-    /// `"1h"`. Default: `"5s"`.
+    /// Bound at shutdown on the pulls (the cycle under way and the last one, together) and
+    /// on the last OTLP flush, from `"1ms"` to `"1h"`. Default: `"5s"`.
     #[serde(
         default = "defaults::shutdown_timeout",
         deserialize_with = "bounds::timeout"
