@@ -30,6 +30,7 @@ pub mod limits;
 pub mod names;
 pub mod pipeline;
 pub(crate) mod protowire;
+pub mod regular_file;
 pub mod sinks;
 pub mod sources;
 pub mod text;

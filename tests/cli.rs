@@ -180,3 +180,88 @@ fn a_config_file_drives_names_labels_and_initial_drop() {
         "ignored by default_kind: {text}"
     );
 }
+
+/// Issue 17 #17: a duration out of range is one error line naming file, line and key, not
+/// a panic (a huge interval overflowed `Instant + Duration`) nor a busy loop (`1ns`).
+#[test]
+fn out_of_range_durations_fail_with_one_line_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("range.toml");
+    let source = "[[source]]\nname = \"a\"\nkind = \"demo\"\n";
+    let cases = [
+        (
+            format!("interval = \"584542046090y\"\n{source}"),
+            1,
+            "interval",
+        ),
+        (format!("\ninterval = \"1ns\"\n{source}"), 2, "interval"),
+        (
+            format!("max_staleness = \"1000y\"\n{source}"),
+            1,
+            "max_staleness",
+        ),
+        (
+            format!("shutdown_timeout = \"0s\"\n{source}"),
+            1,
+            "shutdown_timeout",
+        ),
+        (format!("timeout = \"2h\"\n{source}"), 1, "timeout"),
+        (
+            format!("{source}timeout = \"584542046090y\"\n"),
+            4,
+            "timeout",
+        ),
+    ];
+    for (text, line, key) in cases {
+        std::fs::write(&path, &text).unwrap();
+        let out = bin()
+            .args(["check", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}\n{err}");
+        assert!(!err.contains("panicked"), "{text}\n{err}");
+        let first = err.lines().find(|l| l.starts_with("error:")).unwrap_or("");
+        assert!(
+            first.contains(&format!("range.toml:{line}:")),
+            "{text}\n{err}"
+        );
+        assert!(first.contains(&format!("key `{key}`")), "{text}\n{err}");
+        assert!(first.contains("out of range"), "{text}\n{err}");
+    }
+}
+
+/// Issue 17 #3: SIGTERM while a pull hangs (an `exec` source with `timeout = "30s"`) ends
+/// the process within `shutdown_timeout` (2 s) plus a margin, not the source's timeout.
+#[test]
+fn sigterm_during_a_hung_pull_exits_within_shutdown_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hang.toml");
+    std::fs::write(
+        &config,
+        "interval = \"60s\"\nshutdown_timeout = \"2s\"\n[[source]]\nname = \"hang\"\n\
+         kind = \"exec\"\ncommand = [\"sleep\", \"60\"]\ntimeout = \"30s\"\n",
+    )
+    .unwrap();
+    let mut cmd = bin();
+    cmd.args(["--listen", "127.0.0.1:0", "--config"])
+        .arg(&config);
+    let mut proc = Proc::spawn("snapbridge", cmd, dir.path().join("log"));
+    wait_for("the serving line", Duration::from_secs(20), || {
+        std::fs::read_to_string(dir.path().join("log"))
+            .ok()
+            .filter(|l| l.contains("/metrics"))
+    });
+    // The first cycle starts at once; let its pull be under way.
+    std::thread::sleep(Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    let status = proc.terminate(Duration::from_secs(20));
+    let took = started.elapsed();
+    assert!(status.is_some(), "no exit in 20 s\n{}", proc.log_tail());
+    assert!(
+        took < Duration::from_secs(5),
+        "exit took {took:?}\n{}",
+        proc.log_tail()
+    );
+}

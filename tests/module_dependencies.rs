@@ -22,6 +22,7 @@ const LAYERS: &[&[&str]] = &[
         "limits",
         "names",
         "protowire",
+        "regular_file",
         "text",
         "values",
     ],

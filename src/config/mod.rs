@@ -25,7 +25,7 @@ pub use crate::values::{
 pub use error::ConfigError;
 
 use crate::pipeline::PipelineSettings;
-use crate::values::Table;
+use crate::values::{Table, bounds};
 
 /// The configuration used when no file is given: one demo source.
 pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
@@ -34,18 +34,26 @@ pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Period of the pull cycle. Default: `"10s"`.
-    #[serde(default = "defaults::interval")]
+    /// Period of the pull cycle, from `"100ms"` to `"24h"`. Default: `"10s"`.
+    #[serde(default = "defaults::interval", deserialize_with = "bounds::interval")]
     pub interval: DurationValue,
-    /// Snapshot timeout of every source that sets none (at most the interval). Default: the
-    /// interval.
+    /// Snapshot timeout of every source that sets none (at most the interval), from `"1ms"`
+    /// to `"1h"`. Default: the interval.
+    #[serde(default, deserialize_with = "bounds::timeout_opt")]
     pub timeout: Option<DurationValue>,
     /// How long the state of a series absent from its source is kept, so that it continues
-    /// without double counting if it comes back. Default: `"10m"`.
-    #[serde(default = "defaults::max_staleness")]
+    /// without double counting if it comes back, from `"1s"` to `"30d"`. Default: `"10m"`.
+    #[serde(
+        default = "defaults::max_staleness",
+        deserialize_with = "bounds::staleness"
+    )]
     pub max_staleness: DurationValue,
-    /// Bound on the last pull and on the last OTLP flush at shutdown (each). Default: `"5s"`.
-    #[serde(default = "defaults::shutdown_timeout")]
+    /// Bound at shutdown on the pulls (the cycle under way and the last one, together) and
+    /// on the last OTLP flush, from `"1ms"` to `"1h"`. Default: `"5s"`.
+    #[serde(
+        default = "defaults::shutdown_timeout",
+        deserialize_with = "bounds::timeout"
+    )]
     pub shutdown_timeout: DurationValue,
     /// The `/metrics` endpoint. Default: on `127.0.0.1:9464`.
     #[serde(default)]
@@ -119,14 +127,6 @@ impl Config {
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         let mut config: Config =
             toml::from_str(text).map_err(|e| ConfigError::from_toml(origin, text, &e))?;
-        if config.interval.0.is_zero() {
-            return Err(ConfigError::invalid(
-                origin,
-                None,
-                "interval",
-                "must be more than 0s",
-            ));
-        }
         let tables = std::mem::take(&mut config.source_tables);
         let reader = sources::Reader { text, origin };
         config.sources = reader.read_all(tables)?;

@@ -139,14 +139,27 @@ impl Handle {
     /// are logged.
     pub async fn shutdown(mut self) -> Result<(), Error> {
         let mut problems = Vec::new();
+        // One deadline for the cycle under way and the last one: a pull that hangs until
+        // its source's own timeout (30 s, say) must not hold the exit past shutdown_timeout.
+        let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
+        let mut abandoned = false;
         let _ = self.stop_clock.send(true);
-        if let Some(clock) = self.clock.take()
-            && let Err(e) = clock.await
-        {
-            problems.push(Error::Panicked(format!("the cycle clock: {e}")));
+        if let Some(mut clock) = self.clock.take() {
+            match tokio::time::timeout_at(deadline, &mut clock).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => problems.push(Error::Panicked(format!("the cycle clock: {e}"))),
+                Err(_) => {
+                    // Cancel-safe: a cycle changes no state before its pulls are all in.
+                    clock.abort();
+                    abandoned = true;
+                }
+            }
         }
-        if !self.manual {
-            let last = tokio::time::timeout(self.shutdown_timeout, self.run_cycle()).await;
+        if abandoned {
+            // The cycle under way used the whole budget: a last one would get no time.
+            problems.push(Error::FinalCycleTimeout(self.shutdown_timeout));
+        } else if !self.manual {
+            let last = tokio::time::timeout_at(deadline, self.run_cycle()).await;
             match last {
                 Ok(Ok(view)) => tracing::info!(cycle = view.cycle, "final cycle published"),
                 Ok(Err(e)) => problems.push(e),
@@ -206,7 +219,8 @@ async fn wait_for(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
-/// Runs a cycle every `interval` until `stopped` resolves; a cycle under way finishes first.
+/// Runs a cycle every `interval` until `stopped` resolves; a cycle under way finishes first
+/// (or is aborted by [`Handle::shutdown`] at its deadline).
 async fn clock(
     pipeline: Arc<Mutex<Pipeline>>,
     interval: Duration,

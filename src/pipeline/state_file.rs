@@ -26,6 +26,16 @@ pub fn save(path: &Path, sources: &[SourceRuntime]) -> Result<(), String> {
         text.push('\n');
         s.save_state(&mut text);
     }
+    // The rename below would replace whatever is at `path`: with a state_file mistyped as
+    // a device or a FIFO (and running as root) that would put a regular file in its place.
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        return Err(format!(
+            "cannot write the state file {}: not a regular file, left as it is",
+            path.display()
+        ));
+    }
     let tmp = tmp_path(path);
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
@@ -39,7 +49,7 @@ pub fn save(path: &Path, sources: &[SourceRuntime]) -> Result<(), String> {
 /// Reads `path`: each source's saved state, by source name, every section checked. A
 /// missing file is a first start (nothing); a malformed one is an error and yields nothing.
 pub fn load(path: &Path) -> Result<Vec<(String, String)>, String> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match read_bounded(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => {
@@ -79,6 +89,33 @@ pub fn load(path: &Path) -> Result<Vec<(String, String)>, String> {
     Ok(sections)
 }
 
+/// Largest state file read: far above 100 000 series per source for many sources, and
+/// a bound on what a wrong path (a device, a huge unrelated file) can make us allocate.
+const MAX_BYTES: u64 = 1 << 30;
+
+/// The text of `path` if it is a regular file of at most [`MAX_BYTES`]: opened without
+/// blocking, so a FIFO there fails at once instead of hanging the start with no output,
+/// and `/dev/zero` is refused instead of read until memory runs out.
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let (file, meta) = crate::regular_file::open(path)?;
+    let too_big = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {MAX_BYTES} bytes"),
+        )
+    };
+    if meta.len() > MAX_BYTES {
+        return Err(too_big());
+    }
+    let mut text = String::new();
+    file.take(MAX_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_BYTES {
+        return Err(too_big());
+    }
+    Ok(text)
+}
+
 fn tmp_path(path: &Path) -> PathBuf {
     let mut name = path
         .file_name()
@@ -98,4 +135,22 @@ fn unescape_name(name: &str) -> String {
     name.replace("%09", "\t")
         .replace("%0A", "\n")
         .replace("%25", "%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_is_neither_read_nor_replaced() {
+        let zero = Path::new("/dev/zero");
+        let e = load(zero).unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
+        let e = save(zero, &[]).unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
+        let meta = std::fs::metadata(zero).unwrap();
+        assert!(std::os::unix::fs::FileTypeExt::is_char_device(
+            &meta.file_type()
+        ));
+    }
 }

@@ -70,7 +70,8 @@ pub struct SourceConfig {
     /// `"keep"`.
     #[serde(default)]
     pub initial: InitialValue,
-    /// Snapshot timeout. Default: the global `timeout`.
+    /// Snapshot timeout, from `"1ms"` to `"1h"`. Default: the global `timeout`.
+    #[serde(default, deserialize_with = "crate::values::bounds::timeout_opt")]
     pub timeout: Option<DurationValue>,
     /// Most series tracked for this source; more are dropped and counted. Default:
     /// `100000`.
@@ -149,9 +150,6 @@ impl SourceConfig {
                 "labels",
                 "\"source\" is set by snapbridge from the source name",
             ));
-        }
-        if self.timeout.is_some_and(|t| t.0.is_zero()) {
-            return Err(KeyError::new("timeout", "must be more than 0s"));
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! Every part of the program that has settings (the file, each source kind, each sink)
 //! builds them from these types; none of them needs to know the others.
 
+pub mod bounds;
 mod secret;
 mod table;
 

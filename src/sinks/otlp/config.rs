@@ -70,7 +70,8 @@ pub struct OtlpConfig {
     pub temporality: Option<Temporality>,
     /// Extra request headers (API keys): sent, never logged. Default: none.
     pub headers: Option<Headers>,
-    /// Timeout of one export request. Default: `"10s"`.
+    /// Timeout of one export request, from `"1ms"` to `"1h"`. Default: `"10s"`.
+    #[serde(default, deserialize_with = "crate::values::bounds::timeout_opt")]
     pub timeout: Option<DurationValue>,
     /// Body compression. Default: `"none"`.
     pub compression: Option<Compression>,

@@ -207,10 +207,20 @@ fn protocol_named(name: Option<&str>) -> Result<Protocol, String> {
 }
 
 fn with_path(base: &str, protocol: Protocol) -> String {
-    let base = base.trim().trim_end_matches('/');
+    let trimmed = base.trim().trim_end_matches('/');
     match protocol {
-        Protocol::Grpc => base.to_string(),
-        Protocol::HttpProtobuf => format!("{base}/v1/metrics"),
+        Protocol::Grpc => trimmed.to_string(),
+        // Appended to the path, not the text: a base with a query (`?api_key=...`) or a
+        // fragment would otherwise get `/v1/metrics` after them.
+        Protocol::HttpProtobuf => match url::Url::parse(base.trim()) {
+            Ok(mut url) => {
+                let path = format!("{}/v1/metrics", url.path().trim_end_matches('/'));
+                url.set_path(&path);
+                url.to_string()
+            }
+            // Not a URL: left for the endpoint check to name as it was written.
+            Err(_) => format!("{trimmed}/v1/metrics"),
+        },
     }
 }
 
@@ -278,6 +288,23 @@ mod tests {
         assert_eq!(s.url, "http://file:4317");
         let res: HashMap<_, _> = s.resource.iter().cloned().collect();
         assert_eq!(res["service.name"], "from-file");
+    }
+
+    #[test]
+    fn the_path_goes_before_the_query() {
+        let url = |base| with_path(base, Protocol::HttpProtobuf);
+        assert_eq!(
+            url("https://otlp.example/ingest/?api_key=k&x=1"),
+            "https://otlp.example/ingest/v1/metrics?api_key=k&x=1"
+        );
+        assert_eq!(
+            url("http://collector:4318?k=v"),
+            "http://collector:4318/v1/metrics?k=v"
+        );
+        assert_eq!(
+            url("http://collector:4318/"),
+            "http://collector:4318/v1/metrics"
+        );
     }
 
     #[test]

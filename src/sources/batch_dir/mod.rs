@@ -187,6 +187,11 @@ impl Inner {
             let Ok(meta) = fs::metadata(&path) else {
                 continue;
             };
+            // Only regular files are batches: opening a FIFO would block the whole pull (so
+            // the good files too) until a writer came.
+            if !meta.is_file() {
+                continue;
+            }
             let FileStamp { len, mtime_ns, .. } = FileStamp::of(&meta);
             let known = state.files.get(name);
             if known.is_some_and(|m| m.len == len && m.mtime_ns == mtime_ns) {
@@ -266,8 +271,9 @@ impl Inner {
             ));
         }
         let mut bytes = Vec::with_capacity(len as usize);
-        fs::File::open(path)
-            .and_then(|f| f.take(self.max_bytes + 1).read_to_end(&mut bytes))
+        // Non-blocking and regular only: the name may have been replaced since the listing.
+        crate::regular_file::open(path)
+            .and_then(|(f, _)| f.take(self.max_bytes + 1).read_to_end(&mut bytes))
             .map_err(|e| format!("cannot read: {e}"))?;
         let doc: Json = serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
             serde_json::error::Category::Eof => format!("truncated JSON ({e})"),

@@ -16,7 +16,7 @@
 //!   one starts makes that one fail at once instead of piling up threads.
 //! - Size limit: `max_bytes` (16 MiB by default).
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -183,11 +183,9 @@ fn read_stable(path: &Path, opts: &DocumentOptions) -> Result<Pulled, String> {
         if attempt > 0 {
             std::thread::sleep(Duration::from_millis(25));
         }
-        let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-        let before = file.metadata().map_err(|e| format!("cannot stat: {e}"))?;
-        if !before.is_file() {
-            return Err("not a regular file".into());
-        }
+        // Non-blocking: a FIFO at the path would block the open until a writer comes.
+        let (mut file, before) =
+            crate::regular_file::open(path).map_err(|e| format!("cannot open: {e}"))?;
         if before.len() > max_bytes {
             return Err(format!(
                 "the file is {} bytes, more than max_bytes = {max_bytes}",
