@@ -139,6 +139,9 @@ impl Handle {
     /// are logged.
     pub async fn shutdown(mut self) -> Result<(), Error> {
         let mut problems = Vec::new();
+        self.telemetry
+            .shutting_down
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = self.stop_clock.send(true);
         if let Some(clock) = self.clock.take()
             && let Err(e) = clock.await

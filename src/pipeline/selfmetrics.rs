@@ -27,6 +27,9 @@ pub struct Telemetry {
     pub otlp: SinkStats,
     /// State file reads or writes that failed.
     pub state_errors: AtomicU64,
+    /// Set when the exporter starts stopping: `/-/ready` answers 503 from then on, so a
+    /// load balancer stops sending scrapes before the endpoint closes.
+    pub shutting_down: AtomicBool,
 }
 
 /// What a sink reports.
