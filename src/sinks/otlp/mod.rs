@@ -25,6 +25,7 @@ pub use config::{Compression, Headers, OtlpConfig, Protocol, Temporality};
 pub use encode::Encoder;
 pub use settings::{Settings, parse_pairs};
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -63,6 +64,7 @@ impl OtlpSink {
             transport,
             telemetry,
             exported_cycle: 0,
+            logged_rejections: HashSet::new(),
         };
         let task = tokio::spawn(worker.run(views, stop_rx));
         Ok(OtlpSink { stop, task })
@@ -93,9 +95,37 @@ struct Worker {
     encoder: Encoder,
     telemetry: Arc<Telemetry>,
     exported_cycle: u64,
+    // Partial-success messages already logged: each distinct one is logged once.
+    logged_rejections: HashSet<String>,
 }
 
+/// Distinct partial-success messages remembered; past this the set is cleared, so a
+/// receiver that puts ids in its messages cannot grow it without bound.
+const MAX_LOGGED_REJECTIONS: usize = 256;
+
 impl Worker {
+    /// Counts the data points a receiver rejected and logs its reason once per message:
+    /// the same rejection repeats every cycle, and the counter says how often.
+    fn partial_success(&mut self, accepted: &transport::Accepted) {
+        if accepted.rejected_points == 0 && accepted.message.is_empty() {
+            return;
+        }
+        self.telemetry
+            .otlp
+            .rejected_points
+            .fetch_add(accepted.rejected_points, Ordering::Relaxed);
+        if self.logged_rejections.len() >= MAX_LOGGED_REJECTIONS {
+            self.logged_rejections.clear();
+        }
+        if self.logged_rejections.insert(accepted.message.clone()) {
+            tracing::warn!(
+                rejected_points = accepted.rejected_points,
+                message = %accepted.message,
+                "OTLP receiver rejected part of an export (not retried; logged once per message)"
+            );
+        }
+    }
+
     /// Exports views as they come until stopped, then the last one; its outcome is the
     /// result.
     async fn run(
@@ -130,12 +160,13 @@ impl Worker {
         let started = Instant::now();
         let (request, pending) = self.encoder.build(view);
         let request = bytes::Bytes::from(request);
-        let stats = &self.telemetry.otlp;
+        let telemetry = self.telemetry.clone();
+        let stats = &telemetry.otlp;
         let mut backoff = Duration::from_millis(200);
         let mut attempt = 1;
         let result = loop {
             match self.transport.send(&self.settings, &request).await {
-                Ok(()) => break Ok(()),
+                Ok(accepted) => break Ok(accepted),
                 Err(e) if e.retryable && attempt < self.settings.max_attempts => {
                     tracing::debug!(attempt, error = %e.message, "OTLP export failed, retrying");
                     tokio::time::sleep(backoff).await;
@@ -149,7 +180,8 @@ impl Worker {
             .last_duration_nanos
             .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         match result {
-            Ok(()) => {
+            Ok(accepted) => {
+                self.partial_success(&accepted);
                 self.encoder.commit(pending);
                 self.exported_cycle = view.cycle;
                 stats.exports.fetch_add(1, Ordering::Relaxed);

@@ -33,6 +33,32 @@ pub struct SendError {
     pub retryable: bool,
 }
 
+/// What a receiver that took the request said: how many data points it rejected (a
+/// partial success), and why. Not a failure: the spec says such a request must not be
+/// sent again, since the rest of it was stored.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Accepted {
+    /// Data points the receiver dropped.
+    pub rejected_points: u64,
+    /// The receiver's explanation (one line, may be empty).
+    pub message: String,
+}
+
+impl Accepted {
+    fn from_response(response: &ExportMetricsServiceResponse) -> Self {
+        match &response.partial_success {
+            Some(p) => Accepted {
+                rejected_points: u64::try_from(p.rejected_data_points).unwrap_or(0),
+                message: one_line(&p.error_message, MAX_MESSAGE_BYTES),
+            },
+            None => Accepted::default(),
+        }
+    }
+}
+
+/// Largest reply body read (decompressed): an ExportMetricsServiceResponse is tiny.
+const MAX_REPLY_BYTES: u64 = 64 * 1024;
+
 /// The gRPC method every OTLP metrics receiver serves.
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
@@ -119,7 +145,11 @@ impl Transport {
     }
 
     /// Sends one request, bounded by the settings' timeout.
-    pub async fn send(&mut self, settings: &Settings, request: &Bytes) -> Result<(), SendError> {
+    pub async fn send(
+        &mut self,
+        settings: &Settings,
+        request: &Bytes,
+    ) -> Result<Accepted, SendError> {
         let attempt = async {
             match self {
                 Transport::Grpc(client) => send_grpc(client, settings, request.clone()).await,
@@ -144,7 +174,7 @@ async fn send_grpc(
     client: &mut tonic::client::Grpc<Channel>,
     settings: &Settings,
     request: Bytes,
-) -> Result<(), SendError> {
+) -> Result<Accepted, SendError> {
     let mut req = tonic::Request::new(request);
     for (k, v) in &settings.headers {
         let key = MetadataKey::from_str(&k.to_ascii_lowercase()).map_err(|_| SendError {
@@ -169,17 +199,7 @@ async fn send_grpc(
     }
     let path = PathAndQuery::from_static(EXPORT_PATH);
     match client.unary(req, path, RawCodec).await {
-        Ok(response) => match response.into_inner().partial_success {
-            Some(p) if p.rejected_data_points > 0 => Err(SendError {
-                message: format!(
-                    "receiver rejected {} data points: {}",
-                    p.rejected_data_points,
-                    one_line(&p.error_message, MAX_MESSAGE_BYTES)
-                ),
-                retryable: false,
-            }),
-            _ => Ok(()),
-        },
+        Ok(response) => Ok(Accepted::from_response(response.get_ref())),
         Err(status) => {
             use tonic::Code;
             let retryable = matches!(
@@ -210,10 +230,12 @@ async fn send_http(
     client: &HttpsClient<Full<Bytes>>,
     settings: &Settings,
     request: &Bytes,
-) -> Result<(), SendError> {
+) -> Result<Accepted, SendError> {
     let mut body = request.clone();
     let mut builder = Request::post(settings.url.as_str())
         .header("content-type", "application/x-protobuf")
+        // Receivers may gzip their replies; `reply_body` decodes what this allows.
+        .header("accept-encoding", "gzip")
         .header(
             "user-agent",
             concat!("snapbridge/", env!("CARGO_PKG_VERSION")),
@@ -238,14 +260,30 @@ async fn send_http(
         retryable: true,
     })?;
     let status = response.status();
+    let gzipped = response
+        .headers()
+        .get(hyper::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
     // Read (a bounded part of) the answer so the connection can be reused.
-    let answer = http_body_util::Limited::new(response.into_body(), 64 * 1024)
+    let answer = http_body_util::Limited::new(response.into_body(), MAX_REPLY_BYTES as usize)
         .collect()
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
+    let answer = reply_body(answer, gzipped);
     if status.is_success() {
-        return Ok(());
+        // The receiver took the request: a reply it garbled does not undo that, it only
+        // hides a partial success (reported at debug level).
+        return Ok(
+            match ExportMetricsServiceResponse::decode(answer.as_slice()) {
+                Ok(response) => Accepted::from_response(&response),
+                Err(e) => {
+                    tracing::debug!(error = %e, "OTLP/HTTP reply is not an ExportMetricsServiceResponse");
+                    Accepted::default()
+                }
+            },
+        );
     }
     let retryable = matches!(
         status,
@@ -262,5 +300,17 @@ async fn send_http(
             one_line(&text, MAX_MESSAGE_BYTES)
         ),
         retryable,
+    })
+}
+
+/// The reply's bytes, decompressed when the receiver gzipped them; an undecodable gzip body
+/// reads as empty (the status alone then decides).
+fn reply_body(answer: Bytes, gzipped: bool) -> Vec<u8> {
+    if !gzipped {
+        return answer.to_vec();
+    }
+    crate::gzip::gunzip(&answer, MAX_REPLY_BYTES).unwrap_or_else(|e| {
+        tracing::debug!(error = %e, "OTLP/HTTP reply could not be decompressed");
+        Vec::new()
     })
 }
