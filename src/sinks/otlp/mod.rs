@@ -17,6 +17,7 @@
 
 mod config;
 mod encode;
+mod retry;
 mod settings;
 mod transport;
 mod wire;
@@ -59,6 +60,7 @@ impl OtlpSink {
         telemetry.otlp.enabled.store(true, Ordering::Relaxed);
         let (stop, stop_rx) = watch::channel(false);
         let worker = Worker {
+            views: views.clone(),
             encoder: Encoder::new(settings.temporality, &settings.resource),
             settings,
             transport,
@@ -90,6 +92,8 @@ impl OtlpSink {
 }
 
 struct Worker {
+    // The published views, to stop retrying once a newer one is out.
+    views: watch::Receiver<Arc<View>>,
     settings: Settings,
     transport: Transport,
     encoder: Encoder,
@@ -162,16 +166,30 @@ impl Worker {
         let request = bytes::Bytes::from(request);
         let telemetry = self.telemetry.clone();
         let stats = &telemetry.otlp;
-        let mut backoff = Duration::from_millis(200);
         let mut attempt = 1;
         let result = loop {
             match self.transport.send(&self.settings, &request).await {
                 Ok(accepted) => break Ok(accepted),
                 Err(e) if e.retryable && attempt < self.settings.max_attempts => {
-                    tracing::debug!(attempt, error = %e.message, "OTLP export failed, retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
-                    attempt += 1;
+                    // The receiver's own delay when it gave one, else the back-off.
+                    let delay = e.retry_after.unwrap_or_else(|| retry::backoff(attempt));
+                    tracing::debug!(attempt, ?delay, error = %e.message, "OTLP export failed, retrying");
+                    // Never past the next cycle: its view carries everything this one
+                    // does (the encoder commits only what was accepted), and fresher.
+                    let mut newer = self.views.clone();
+                    let cycle = view.cycle;
+                    let superseded = async move {
+                        if newer.wait_for(|v| v.cycle > cycle).await.is_err() {
+                            std::future::pending::<()>().await;
+                        }
+                    };
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => attempt += 1,
+                        _ = superseded => break Err(transport::SendError {
+                            message: format!("{} (the next cycle came before the retry)", e.message),
+                            ..e
+                        }),
+                    }
                 }
                 Err(e) => break Err(e),
             }
@@ -190,9 +208,16 @@ impl Worker {
             }
             Err(e) => {
                 stats.errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(error = %e.message, cycle = view.cycle, "OTLP export failed");
-                stats.set_last_result(Err(e.message.clone()));
-                Err(e.message)
+                // A permanent error (400, 401/403, INVALID_ARGUMENT...) repeats until the
+                // config or the receiver changes: say so, on the log and the status page.
+                let message = if e.retryable {
+                    e.message
+                } else {
+                    format!("not retried: {}", e.message)
+                };
+                tracing::warn!(error = %message, cycle = view.cycle, "OTLP export failed");
+                stats.set_last_result(Err(message.clone()));
+                Err(message)
             }
         }
     }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytes::BufMut;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::Request;
 use hyper::http::uri::PathAndQuery;
-use hyper::{Request, StatusCode};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use prost::Message;
 use tonic::Status;
@@ -16,8 +16,8 @@ use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, En
 use tonic::metadata::{MetadataKey, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
-use super::Settings;
 use super::config::{Compression, Protocol};
+use super::{Settings, retry};
 use crate::http_client::{self, ExtraRoots, HttpsClient, Version};
 use crate::text::{error_chain, one_line};
 
@@ -29,8 +29,11 @@ const MAX_MESSAGE_BYTES: usize = 300;
 pub struct SendError {
     /// One line, never containing header values.
     pub message: String,
-    /// Connection refused, timeouts, 429/502/503/504, gRPC UNAVAILABLE and the like.
+    /// Connection refused, timeouts, 429/502/503/504, gRPC UNAVAILABLE and the like (see
+    /// retry.rs); anything else is permanent and not sent again.
     pub retryable: bool,
+    /// The delay the receiver asked for (`Retry-After`, gRPC `RetryInfo`).
+    pub retry_after: Option<Duration>,
 }
 
 /// What a receiver that took the request said: how many data points it rejected (a
@@ -165,6 +168,7 @@ impl Transport {
                     humantime::format_duration(settings.timeout)
                 ),
                 retryable: true,
+                retry_after: None,
             }),
         }
     }
@@ -180,10 +184,12 @@ async fn send_grpc(
         let key = MetadataKey::from_str(&k.to_ascii_lowercase()).map_err(|_| SendError {
             message: format!("OTLP header name {k:?} is not valid in gRPC metadata"),
             retryable: false,
+            retry_after: None,
         })?;
         let value = MetadataValue::from_str(v).map_err(|_| SendError {
             message: format!("OTLP header {k:?} has a value that is not valid ASCII"),
             retryable: false,
+            retry_after: None,
         })?;
         req.metadata_mut().insert(key, value);
     }
@@ -195,24 +201,15 @@ async fn send_grpc(
                 one_line(&error_chain(&e), MAX_MESSAGE_BYTES)
             ),
             retryable: true,
+            retry_after: None,
         });
     }
     let path = PathAndQuery::from_static(EXPORT_PATH);
     match client.unary(req, path, RawCodec).await {
         Ok(response) => Ok(Accepted::from_response(response.get_ref())),
         Err(status) => {
-            use tonic::Code;
-            let retryable = matches!(
-                status.code(),
-                Code::Unavailable
-                    | Code::DeadlineExceeded
-                    | Code::ResourceExhausted
-                    | Code::Aborted
-                    | Code::OutOfRange
-                    | Code::DataLoss
-                    | Code::Cancelled
-                    | Code::Unknown
-            );
+            let retry_after = retry::grpc_retry_info(status.details());
+            let retryable = retry::grpc_retryable(status.code(), retry_after.is_some());
             Err(SendError {
                 message: format!(
                     "gRPC export to {} failed: {:?}: {}",
@@ -221,6 +218,7 @@ async fn send_grpc(
                     one_line(status.message(), MAX_MESSAGE_BYTES)
                 ),
                 retryable,
+                retry_after,
             })
         }
     }
@@ -250,6 +248,7 @@ async fn send_http(
     let req = builder.body(Full::new(body)).map_err(|e| SendError {
         message: format!("cannot build the OTLP/HTTP request (check header names and values): {e}"),
         retryable: false,
+        retry_after: None,
     })?;
     let response = client.request(req).await.map_err(|e| SendError {
         message: format!(
@@ -258,8 +257,14 @@ async fn send_http(
             one_line(&error_chain(&e), MAX_MESSAGE_BYTES)
         ),
         retryable: true,
+        retry_after: None,
     })?;
     let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(hyper::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| retry::parse_retry_after(v, std::time::SystemTime::now()));
     let gzipped = response
         .headers()
         .get(hyper::header::CONTENT_ENCODING)
@@ -285,13 +290,7 @@ async fn send_http(
             },
         );
     }
-    let retryable = matches!(
-        status,
-        StatusCode::TOO_MANY_REQUESTS
-            | StatusCode::BAD_GATEWAY
-            | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::GATEWAY_TIMEOUT
-    );
+    let retryable = retry::http_retryable(status);
     let text = String::from_utf8_lossy(&answer[..answer.len().min(300)]).into_owned();
     Err(SendError {
         message: format!(
@@ -300,6 +299,7 @@ async fn send_http(
             one_line(&text, MAX_MESSAGE_BYTES)
         ),
         retryable,
+        retry_after,
     })
 }
 
