@@ -41,8 +41,14 @@ pub enum Command {
     /// Pull on the interval, serve /metrics, until SIGTERM or Ctrl-C.
     Run,
     /// Validate the config, pull each source once and print what would be exported.
+    ///
+    /// Reads the state file and batch_dir checkpoints but never writes them, so it is safe
+    /// beside a running instance.
     Check,
     /// Run one cycle and print the exposition to stdout.
+    ///
+    /// Reads the state file and batch_dir checkpoints but never writes them, so it is safe
+    /// beside a running instance.
     Once {
         /// Exposition format.
         #[arg(long, value_enum, default_value_t = OnceFormat::Text)]
@@ -198,6 +204,8 @@ async fn one_cycle(config: &Config) -> Result<Arc<View>, String> {
     let handle = Builder::from_config(config)
         .without_prometheus()
         .without_otlp()
+        // A one-shot run beside a running instance must not overwrite its files.
+        .read_only()
         .manual_cycles()
         .spawn()
         .map_err(|e| e.to_string())?;

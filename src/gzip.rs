@@ -17,3 +17,18 @@ pub fn gzip(plain: &[u8]) -> Vec<u8> {
     let _ = enc.write_all(plain);
     enc.finish().unwrap_or_default()
 }
+
+/// Decompresses `packed`, refusing more than `limit` bytes of output: a reply from a
+/// receiver is outside input, and a small gzip body can expand a thousandfold.
+pub fn gunzip(packed: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(packed)
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("bad gzip: {e}"))?;
+    if out.len() as u64 > limit {
+        return Err(format!("more than {limit} bytes once decompressed"));
+    }
+    Ok(out)
+}

@@ -111,6 +111,7 @@ impl Config {
             timeout: self.timeout.map(|d| d.0),
             max_staleness: self.max_staleness.0,
             state_file: self.state_file.clone(),
+            read_only: false,
         }
     }
 

@@ -139,6 +139,9 @@ impl Handle {
     /// are logged.
     pub async fn shutdown(mut self) -> Result<(), Error> {
         let mut problems = Vec::new();
+        self.telemetry
+            .shutting_down
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         // One deadline for the cycle under way and the last one: a pull that hangs until
         // its source's own timeout (30 s, say) must not hold the exit past shutdown_timeout.
         let deadline = tokio::time::Instant::now() + self.shutdown_timeout;

@@ -152,6 +152,14 @@ impl Builder {
         self
     }
 
+    /// Read the state file and the sources' checkpoints (`batch_dir`) but never write them:
+    /// what `check` and `once` use, so a one-shot run beside a running instance leaves that
+    /// instance's files as they were.
+    pub fn read_only(mut self) -> Self {
+        self.pipeline.read_only = true;
+        self
+    }
+
     /// How long the last cycle and the last OTLP flush may each take at shutdown (5 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;

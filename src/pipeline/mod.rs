@@ -59,6 +59,9 @@ pub struct PipelineSettings {
     pub max_staleness: Duration,
     /// Where the trackers' state is kept between runs (none: it is not kept).
     pub state_file: Option<std::path::PathBuf>,
+    /// Read the state file and the sources' checkpoints, never write them: for one-shot
+    /// commands run beside a running instance, whose files they must not overwrite.
+    pub read_only: bool,
 }
 
 impl Default for PipelineSettings {
@@ -68,6 +71,7 @@ impl Default for PipelineSettings {
             timeout: None,
             max_staleness: Duration::from_secs(600),
             state_file: None,
+            read_only: false,
         }
     }
 }
@@ -94,6 +98,8 @@ pub struct Pipeline {
     figures: CycleFigures,
     hooks: Vec<Box<dyn PublishHook>>,
     state_file: Option<std::path::PathBuf>,
+    // Nothing is written: no state file, no checkpoints (see `PipelineSettings::read_only`).
+    read_only: bool,
     // Saved state read at start, handed to each source as it is added.
     saved_state: std::collections::HashMap<String, String>,
 }
@@ -114,6 +120,7 @@ impl Pipeline {
             figures: CycleFigures::default(),
             hooks: Vec::new(),
             state_file: settings.state_file,
+            read_only: settings.read_only,
             saved_state: std::collections::HashMap::new(),
         };
         pipeline.read_state();
@@ -139,6 +146,7 @@ impl Pipeline {
     /// Saves the trackers' state, if a state file is configured.
     fn save_state(&self) {
         if let Some(path) = &self.state_file
+            && !self.read_only
             && let Err(e) = state_file::save(path, &self.sources)
         {
             self.telemetry
@@ -151,7 +159,11 @@ impl Pipeline {
     /// Adds a configured source (a `[[source]]` entry), built now; `Err` says why it could
     /// not be built.
     pub fn add_entry(&mut self, entry: &SourceEntry) -> Result<(), String> {
-        let source = entry.build()?;
+        let source = if self.read_only {
+            entry.build_read_only()?
+        } else {
+            entry.build()?
+        };
         self.add_source(&entry.config, entry.kind, source);
         Ok(())
     }

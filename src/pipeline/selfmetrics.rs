@@ -27,6 +27,9 @@ pub struct Telemetry {
     pub otlp: SinkStats,
     /// State file reads or writes that failed.
     pub state_errors: AtomicU64,
+    /// Set when the exporter starts stopping: `/-/ready` answers 503 from then on, so a
+    /// load balancer stops sending scrapes before the endpoint closes.
+    pub shutting_down: AtomicBool,
 }
 
 /// What a sink reports.
@@ -40,6 +43,8 @@ pub struct SinkStats {
     pub errors: AtomicU64,
     /// Duration of the last export, in nanoseconds.
     pub last_duration_nanos: AtomicU64,
+    /// Data points a receiver dropped from requests it accepted (OTLP partial success).
+    pub rejected_points: AtomicU64,
     last: Mutex<Option<(SystemTime, Result<u64, String>)>>,
 }
 
@@ -174,6 +179,16 @@ impl SelfMetrics {
                     .with_label("sink", sink),
                 "Duration of the last export (OTLP: retries included; prometheus: one response)",
             );
+            if sink == "otlp" {
+                add(
+                    Sample::counter(
+                        "snapbridge_export_rejected_points",
+                        stats.rejected_points.load(Ordering::Relaxed),
+                    )
+                    .with_label("sink", sink),
+                    "Data points the receiver rejected from requests it accepted (OTLP partial success; not retried)",
+                );
+            }
         }
         for s in sources {
             let st = &s.status;

@@ -226,6 +226,12 @@ pub trait KindConfig: fmt::Debug + Send + Sync + 'static {
 
     /// The running source this config describes.
     fn build(&self, common: &SourceConfig) -> Result<Arc<dyn Source>, String>;
+
+    /// The running source, writing nothing it keeps on disk (checkpoints): for one-shot
+    /// commands beside a running instance. Kinds that keep nothing on disk build as usual.
+    fn build_read_only(&self, common: &SourceConfig) -> Result<Arc<dyn Source>, String> {
+        self.build(common)
+    }
 }
 
 /// A registered kind: its name (the value of `kind`), and how its keys are read.
@@ -290,5 +296,10 @@ impl SourceEntry {
     /// The running source.
     pub fn build(&self) -> Result<Arc<dyn Source>, String> {
         self.kind_config.build(&self.config)
+    }
+
+    /// The running source, writing nothing to disk (see [`KindConfig::build_read_only`]).
+    pub fn build_read_only(&self) -> Result<Arc<dyn Source>, String> {
+        self.kind_config.build_read_only(&self.config)
     }
 }

@@ -79,7 +79,9 @@ pub struct OtlpConfig {
     /// Default: `service.name = "snapbridge"` and the instance id.
     #[serde(default)]
     pub resource: BTreeMap<String, String>,
-    /// Attempts per export (1 = no retry); back-off doubles from 200 ms. Default: `3`.
+    /// Attempts per export (1 = no retry), for the retryable answers of the OTLP spec only;
+    /// waits what the receiver asks (`Retry-After`, `RetryInfo`), else a back-off doubling
+    /// from 200 ms up to 5 s with jitter, never past the next cycle. Default: `3`.
     pub max_attempts: Option<u32>,
     /// PEM file of a CA to trust for an `https` endpoint (besides the public roots), as
     /// `OTEL_EXPORTER_OTLP_CERTIFICATE`. Default: the public roots only.

@@ -17,6 +17,7 @@
 
 mod config;
 mod encode;
+mod retry;
 mod settings;
 mod transport;
 
@@ -24,6 +25,7 @@ pub use config::{Compression, Headers, OtlpConfig, Protocol, Temporality};
 pub use encode::Encoder;
 pub use settings::{Settings, parse_pairs};
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -57,11 +59,13 @@ impl OtlpSink {
         telemetry.otlp.enabled.store(true, Ordering::Relaxed);
         let (stop, stop_rx) = watch::channel(false);
         let worker = Worker {
+            views: views.clone(),
             encoder: Encoder::new(settings.temporality, &settings.resource),
             settings,
             transport,
             telemetry,
             exported_cycle: 0,
+            logged_rejections: HashSet::new(),
         };
         let task = tokio::spawn(worker.run(views, stop_rx));
         Ok(OtlpSink { stop, task })
@@ -87,14 +91,44 @@ impl OtlpSink {
 }
 
 struct Worker {
+    // The published views, to stop retrying once a newer one is out.
+    views: watch::Receiver<Arc<View>>,
     settings: Settings,
     transport: Transport,
     encoder: Encoder,
     telemetry: Arc<Telemetry>,
     exported_cycle: u64,
+    // Partial-success messages already logged: each distinct one is logged once.
+    logged_rejections: HashSet<String>,
 }
 
+/// Distinct partial-success messages remembered; past this the set is cleared, so a
+/// receiver that puts ids in its messages cannot grow it without bound.
+const MAX_LOGGED_REJECTIONS: usize = 256;
+
 impl Worker {
+    /// Counts the data points a receiver rejected and logs its reason once per message:
+    /// the same rejection repeats every cycle, and the counter says how often.
+    fn partial_success(&mut self, accepted: &transport::Accepted) {
+        if accepted.rejected_points == 0 && accepted.message.is_empty() {
+            return;
+        }
+        self.telemetry
+            .otlp
+            .rejected_points
+            .fetch_add(accepted.rejected_points, Ordering::Relaxed);
+        if self.logged_rejections.len() >= MAX_LOGGED_REJECTIONS {
+            self.logged_rejections.clear();
+        }
+        if self.logged_rejections.insert(accepted.message.clone()) {
+            tracing::warn!(
+                rejected_points = accepted.rejected_points,
+                message = %accepted.message,
+                "OTLP receiver rejected part of an export (not retried; logged once per message)"
+            );
+        }
+    }
+
     /// Exports views as they come until stopped, then the last one; its outcome is the
     /// result.
     async fn run(
@@ -129,17 +163,32 @@ impl Worker {
         let started = Instant::now();
         let (request, pending) = self.encoder.build(view);
         let request = bytes::Bytes::from(request);
-        let stats = &self.telemetry.otlp;
-        let mut backoff = Duration::from_millis(200);
+        let telemetry = self.telemetry.clone();
+        let stats = &telemetry.otlp;
         let mut attempt = 1;
         let result = loop {
             match self.transport.send(&self.settings, &request).await {
-                Ok(()) => break Ok(()),
+                Ok(accepted) => break Ok(accepted),
                 Err(e) if e.retryable && attempt < self.settings.max_attempts => {
-                    tracing::debug!(attempt, error = %e.message, "OTLP export failed, retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
-                    attempt += 1;
+                    // The receiver's own delay when it gave one, else the back-off.
+                    let delay = e.retry_after.unwrap_or_else(|| retry::backoff(attempt));
+                    tracing::debug!(attempt, ?delay, error = %e.message, "OTLP export failed, retrying");
+                    // Never past the next cycle: its view carries everything this one
+                    // does (the encoder commits only what was accepted), and fresher.
+                    let mut newer = self.views.clone();
+                    let cycle = view.cycle;
+                    let superseded = async move {
+                        if newer.wait_for(|v| v.cycle > cycle).await.is_err() {
+                            std::future::pending::<()>().await;
+                        }
+                    };
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => attempt += 1,
+                        _ = superseded => break Err(transport::SendError {
+                            message: format!("{} (the next cycle came before the retry)", e.message),
+                            ..e
+                        }),
+                    }
                 }
                 Err(e) => break Err(e),
             }
@@ -148,7 +197,8 @@ impl Worker {
             .last_duration_nanos
             .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         match result {
-            Ok(()) => {
+            Ok(accepted) => {
+                self.partial_success(&accepted);
                 self.encoder.commit(pending);
                 self.exported_cycle = view.cycle;
                 stats.exports.fetch_add(1, Ordering::Relaxed);
@@ -157,9 +207,16 @@ impl Worker {
             }
             Err(e) => {
                 stats.errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(error = %e.message, cycle = view.cycle, "OTLP export failed");
-                stats.set_last_result(Err(e.message.clone()));
-                Err(e.message)
+                // A permanent error (400, 401/403, INVALID_ARGUMENT...) repeats until the
+                // config or the receiver changes: say so, on the log and the status page.
+                let message = if e.retryable {
+                    e.message
+                } else {
+                    format!("not retried: {}", e.message)
+                };
+                tracing::warn!(error = %message, cycle = view.cycle, "OTLP export failed");
+                stats.set_last_result(Err(message.clone()));
+                Err(message)
             }
         }
     }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytes::BufMut;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::Request;
 use hyper::http::uri::PathAndQuery;
-use hyper::{Request, StatusCode};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use prost::Message;
 use tonic::Status;
@@ -16,8 +16,8 @@ use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, En
 use tonic::metadata::{MetadataKey, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
-use super::Settings;
 use super::config::{Compression, Protocol};
+use super::{Settings, retry};
 use crate::http_client::{self, ExtraRoots, HttpsClient, Version};
 use crate::text::{error_chain, one_line};
 
@@ -29,9 +29,38 @@ const MAX_MESSAGE_BYTES: usize = 300;
 pub struct SendError {
     /// One line, never containing header values.
     pub message: String,
-    /// Connection refused, timeouts, 429/502/503/504, gRPC UNAVAILABLE and the like.
+    /// Connection refused, timeouts, 429/502/503/504, gRPC UNAVAILABLE and the like (see
+    /// retry.rs); anything else is permanent and not sent again.
     pub retryable: bool,
+    /// The delay the receiver asked for (`Retry-After`, gRPC `RetryInfo`).
+    pub retry_after: Option<Duration>,
 }
+
+/// What a receiver that took the request said: how many data points it rejected (a
+/// partial success), and why. Not a failure: the spec says such a request must not be
+/// sent again, since the rest of it was stored.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Accepted {
+    /// Data points the receiver dropped.
+    pub rejected_points: u64,
+    /// The receiver's explanation (one line, may be empty).
+    pub message: String,
+}
+
+impl Accepted {
+    fn from_response(response: &ExportMetricsServiceResponse) -> Self {
+        match &response.partial_success {
+            Some(p) => Accepted {
+                rejected_points: u64::try_from(p.rejected_data_points).unwrap_or(0),
+                message: one_line(&p.error_message, MAX_MESSAGE_BYTES),
+            },
+            None => Accepted::default(),
+        }
+    }
+}
+
+/// Largest reply body read (decompressed): an ExportMetricsServiceResponse is tiny.
+const MAX_REPLY_BYTES: u64 = 64 * 1024;
 
 /// The gRPC method every OTLP metrics receiver serves.
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
@@ -119,7 +148,11 @@ impl Transport {
     }
 
     /// Sends one request, bounded by the settings' timeout.
-    pub async fn send(&mut self, settings: &Settings, request: &Bytes) -> Result<(), SendError> {
+    pub async fn send(
+        &mut self,
+        settings: &Settings,
+        request: &Bytes,
+    ) -> Result<Accepted, SendError> {
         let attempt = async {
             match self {
                 Transport::Grpc(client) => send_grpc(client, settings, request.clone()).await,
@@ -135,6 +168,7 @@ impl Transport {
                     humantime::format_duration(settings.timeout)
                 ),
                 retryable: true,
+                retry_after: None,
             }),
         }
     }
@@ -144,16 +178,18 @@ async fn send_grpc(
     client: &mut tonic::client::Grpc<Channel>,
     settings: &Settings,
     request: Bytes,
-) -> Result<(), SendError> {
+) -> Result<Accepted, SendError> {
     let mut req = tonic::Request::new(request);
     for (k, v) in &settings.headers {
         let key = MetadataKey::from_str(&k.to_ascii_lowercase()).map_err(|_| SendError {
             message: format!("OTLP header name {k:?} is not valid in gRPC metadata"),
             retryable: false,
+            retry_after: None,
         })?;
         let value = MetadataValue::from_str(v).map_err(|_| SendError {
             message: format!("OTLP header {k:?} has a value that is not valid ASCII"),
             retryable: false,
+            retry_after: None,
         })?;
         req.metadata_mut().insert(key, value);
     }
@@ -165,34 +201,15 @@ async fn send_grpc(
                 one_line(&error_chain(&e), MAX_MESSAGE_BYTES)
             ),
             retryable: true,
+            retry_after: None,
         });
     }
     let path = PathAndQuery::from_static(EXPORT_PATH);
     match client.unary(req, path, RawCodec).await {
-        Ok(response) => match response.into_inner().partial_success {
-            Some(p) if p.rejected_data_points > 0 => Err(SendError {
-                message: format!(
-                    "receiver rejected {} data points: {}",
-                    p.rejected_data_points,
-                    one_line(&p.error_message, MAX_MESSAGE_BYTES)
-                ),
-                retryable: false,
-            }),
-            _ => Ok(()),
-        },
+        Ok(response) => Ok(Accepted::from_response(response.get_ref())),
         Err(status) => {
-            use tonic::Code;
-            let retryable = matches!(
-                status.code(),
-                Code::Unavailable
-                    | Code::DeadlineExceeded
-                    | Code::ResourceExhausted
-                    | Code::Aborted
-                    | Code::OutOfRange
-                    | Code::DataLoss
-                    | Code::Cancelled
-                    | Code::Unknown
-            );
+            let retry_after = retry::grpc_retry_info(status.details());
+            let retryable = retry::grpc_retryable(status.code(), retry_after.is_some());
             Err(SendError {
                 message: format!(
                     "gRPC export to {} failed: {:?}: {}",
@@ -201,6 +218,7 @@ async fn send_grpc(
                     one_line(status.message(), MAX_MESSAGE_BYTES)
                 ),
                 retryable,
+                retry_after,
             })
         }
     }
@@ -210,10 +228,12 @@ async fn send_http(
     client: &HttpsClient<Full<Bytes>>,
     settings: &Settings,
     request: &Bytes,
-) -> Result<(), SendError> {
+) -> Result<Accepted, SendError> {
     let mut body = request.clone();
     let mut builder = Request::post(settings.url.as_str())
         .header("content-type", "application/x-protobuf")
+        // Receivers may gzip their replies; `reply_body` decodes what this allows.
+        .header("accept-encoding", "gzip")
         .header(
             "user-agent",
             concat!("snapbridge/", env!("CARGO_PKG_VERSION")),
@@ -228,6 +248,7 @@ async fn send_http(
     let req = builder.body(Full::new(body)).map_err(|e| SendError {
         message: format!("cannot build the OTLP/HTTP request (check header names and values): {e}"),
         retryable: false,
+        retry_after: None,
     })?;
     let response = client.request(req).await.map_err(|e| SendError {
         message: format!(
@@ -236,24 +257,40 @@ async fn send_http(
             one_line(&error_chain(&e), MAX_MESSAGE_BYTES)
         ),
         retryable: true,
+        retry_after: None,
     })?;
     let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(hyper::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| retry::parse_retry_after(v, std::time::SystemTime::now()));
+    let gzipped = response
+        .headers()
+        .get(hyper::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
     // Read (a bounded part of) the answer so the connection can be reused.
-    let answer = http_body_util::Limited::new(response.into_body(), 64 * 1024)
+    let answer = http_body_util::Limited::new(response.into_body(), MAX_REPLY_BYTES as usize)
         .collect()
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
+    let answer = reply_body(answer, gzipped);
     if status.is_success() {
-        return Ok(());
+        // The receiver took the request: a reply it garbled does not undo that, it only
+        // hides a partial success (reported at debug level).
+        return Ok(
+            match ExportMetricsServiceResponse::decode(answer.as_slice()) {
+                Ok(response) => Accepted::from_response(&response),
+                Err(e) => {
+                    tracing::debug!(error = %e, "OTLP/HTTP reply is not an ExportMetricsServiceResponse");
+                    Accepted::default()
+                }
+            },
+        );
     }
-    let retryable = matches!(
-        status,
-        StatusCode::TOO_MANY_REQUESTS
-            | StatusCode::BAD_GATEWAY
-            | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::GATEWAY_TIMEOUT
-    );
+    let retryable = retry::http_retryable(status);
     let text = String::from_utf8_lossy(&answer[..answer.len().min(300)]).into_owned();
     Err(SendError {
         message: format!(
@@ -262,5 +299,18 @@ async fn send_http(
             one_line(&text, MAX_MESSAGE_BYTES)
         ),
         retryable,
+        retry_after,
+    })
+}
+
+/// The reply's bytes, decompressed when the receiver gzipped them; an undecodable gzip body
+/// reads as empty (the status alone then decides).
+fn reply_body(answer: Bytes, gzipped: bool) -> Vec<u8> {
+    if !gzipped {
+        return answer.to_vec();
+    }
+    crate::gzip::gunzip(&answer, MAX_REPLY_BYTES).unwrap_or_else(|e| {
+        tracing::debug!(error = %e, "OTLP/HTTP reply could not be decompressed");
+        Vec::new()
     })
 }

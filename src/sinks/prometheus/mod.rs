@@ -1,5 +1,5 @@
 //! The Prometheus sink: `/metrics` in text 0.0.4 or OpenMetrics 1.0, gzip when asked, plus
-//! `/healthz` and a status page on `/`.
+//! `/healthz`, `/-/healthy`, `/-/ready` and a status page on `/`.
 //!
 //! The sink owns everything it derives from a view: its [`Renderer`] is the pipeline's
 //! publish hook that renders the text body of each view (from line prefixes kept between

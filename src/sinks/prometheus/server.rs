@@ -204,6 +204,10 @@ fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> 
             r
         }
         "/healthz" => health(endpoint),
+        // Prometheus' own names: alive as long as this answers; ready once a cycle was
+        // published (an empty exposition before it would read as "every series vanished").
+        "/-/healthy" => plain(StatusCode::OK, "healthy\n"),
+        "/-/ready" => ready(endpoint),
         "/" => {
             let view = endpoint.views.load_full();
             let html = status_page::render(&view, &endpoint.telemetry);
@@ -278,6 +282,22 @@ fn health(endpoint: &Endpoint) -> Response<Full<Bytes>> {
             view.cycle
         );
         plain(StatusCode::SERVICE_UNAVAILABLE, &msg)
+    }
+}
+
+fn ready(endpoint: &Endpoint) -> Response<Full<Bytes>> {
+    if endpoint.telemetry.shutting_down.load(Ordering::Relaxed) {
+        plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: shutting down\n",
+        )
+    } else if endpoint.views.load().cycle == 0 {
+        plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: no cycle published yet\n",
+        )
+    } else {
+        plain(StatusCode::OK, "ready\n")
     }
 }
 

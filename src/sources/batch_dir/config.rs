@@ -74,4 +74,8 @@ impl KindConfig for BatchDirConfig {
     fn build(&self, common: &SourceConfig) -> Result<Arc<dyn Source>, String> {
         Ok(Arc::new(BatchDirSource::new(self, common)))
     }
+
+    fn build_read_only(&self, common: &SourceConfig) -> Result<Arc<dyn Source>, String> {
+        Ok(Arc::new(BatchDirSource::new_read_only(self, common)))
+    }
 }

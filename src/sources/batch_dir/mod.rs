@@ -68,6 +68,8 @@ struct Inner {
     name: String,
     dir: PathBuf,
     checkpoint: PathBuf,
+    // Count from the checkpoint but never write it (`check` and `once`).
+    read_only: bool,
     bounds: Vec<f64>,
     metadata_labels: Vec<String>,
     max_bytes: u64,
@@ -80,6 +82,16 @@ struct Inner {
 impl BatchDirSource {
     /// The source a `batch_dir` entry describes.
     pub fn new(config: &BatchDirConfig, common: &SourceConfig) -> Self {
+        Self::with_mode(config, common, false)
+    }
+
+    /// The same source, reading its checkpoint but never writing it: the totals of one
+    /// pull are right, and the checkpoint stays the running instance's.
+    pub fn new_read_only(config: &BatchDirConfig, common: &SourceConfig) -> Self {
+        Self::with_mode(config, common, true)
+    }
+
+    fn with_mode(config: &BatchDirConfig, common: &SourceConfig, read_only: bool) -> Self {
         let dir = config.path.clone();
         let safe = common
             .name
@@ -93,6 +105,7 @@ impl BatchDirSource {
                 name: common.name.clone(),
                 dir,
                 checkpoint,
+                read_only,
                 bounds: config
                     .buckets
                     .clone()
@@ -253,7 +266,9 @@ impl Inner {
         }
         if let Some(n) = next {
             // On disk first: only then do the new totals count.
-            n.save(&self.checkpoint, &self.name, &self.dir)?;
+            if !self.read_only {
+                n.save(&self.checkpoint, &self.name, &self.dir)?;
+            }
             *state = n;
         }
         Ok(Pulled {
