@@ -1,7 +1,9 @@
-//! Created timestamps end to end: Prometheus 3 with created-timestamp zero ingestion scrapes
-//! OpenMetrics `_created` lines, so a counter born between two scrapes is counted from zero,
-//! as snapbridge counts it: a `jobs_done` that appears at 7 and reaches 10 shows an increase
-//! of 10 with `initial = "keep"` and 3 with `"drop"` (without `_created` both showed 3).
+//! Created timestamps end to end: a counter born between two scrapes is counted from zero,
+//! as snapbridge counts it, by a real Prometheus with created-timestamp zero ingestion:
+//! Prometheus 3 reads OpenMetrics `_created` lines, Prometheus 2.53 asks for protobuf first
+//! and reads `created_timestamp` there. A `jobs_done` that appears at 7 and reaches 10 shows
+//! an increase of 10 with `initial = "keep"` and 3 with `"drop"` (3 either way without
+//! created timestamps).
 
 mod common;
 
@@ -22,19 +24,17 @@ fn snapshot(jobs_done: Option<u64>) -> Snapshot {
     s
 }
 
-#[test]
-fn a_counter_born_mid_window_counts_from_zero_in_prometheus_3() {
+/// Two sources (`keep` and `drop`) whose `jobs_done` is born at 7 and reaches 10, scraped by
+/// `version` with created-timestamp zero ingestion: checks what each counted.
+fn a_counter_born_mid_window_counts_from_zero(version: Version) {
     let scripted = Scripted::default();
-    let source = |name: &str, initial: &str| {
+    let source = |name: &str| {
         let s: Arc<dyn MetricsSource> = Arc::new(scripted.clone());
-        (source_config(name, &format!("initial = \"{initial}\"")), s)
+        (source_config(name, &format!("initial = \"{name}\"")), s)
     };
-    let mut bridge = Bridge::start(
-        "interval = \"1h\"\n",
-        vec![source("keep", "keep"), source("drop", "drop")],
-    );
+    let mut bridge = Bridge::start("interval = \"1h\"\n", vec![source("keep"), source("drop")]);
     let prom = Prometheus::start_full(
-        Version::Current,
+        version,
         &format!(
             "  - job_name: snapbridge\n    static_configs:\n      - targets: ['{}']\n",
             bridge.addr
@@ -59,4 +59,14 @@ fn a_counter_born_mid_window_counts_from_zero_in_prometheus_3() {
             Duration::from_secs(30),
         );
     }
+}
+
+#[test]
+fn prometheus_3_reads_created_timestamps_from_openmetrics() {
+    a_counter_born_mid_window_counts_from_zero(Version::Current);
+}
+
+#[test]
+fn prometheus_2_53_reads_created_timestamps_from_protobuf() {
+    a_counter_born_mid_window_counts_from_zero(Version::Lts);
 }

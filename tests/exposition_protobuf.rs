@@ -1,19 +1,15 @@
 //! The Prometheus protobuf exposition: chosen by content negotiation as Prometheus 2.53 and
 //! 3.x ask for it, decoded with message types declared from metrics.proto's field numbers,
-//! equal to the text body series for series, with created timestamps; and read by a real
-//! Prometheus 2.53 with created-timestamp zero ingestion (it scrapes protobuf first and reads
-//! created timestamps from protobuf only).
+//! equal to the text body series for series, with created timestamps. A real Prometheus
+//! reading them: tests/created_timestamps.rs.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use common::otelcol::parse_text;
-use common::prom::{Prometheus, Version};
-use common::{Bridge, Scripted, http_get, source_config, wait_for};
+use common::{Bridge, Scripted, http_get, source_config};
 use prost::Message;
 use snapbridge::core::{Histogram, MetricsSource, Sample, Snapshot};
 
@@ -274,48 +270,4 @@ fn protobuf_is_negotiated_like_prometheus_asks_and_equals_the_text_body() {
             .and_then(|h| h.created_timestamp.clone())
             .is_some()
     );
-}
-
-#[test]
-fn prometheus_2_53_reads_created_timestamps_from_protobuf() {
-    let scripted = Scripted::default();
-    let source = |name: &str, initial: &str| {
-        let s: Arc<dyn MetricsSource> = Arc::new(scripted.clone());
-        (source_config(name, &format!("initial = \"{initial}\"")), s)
-    };
-    let mut bridge = Bridge::start(
-        "interval = \"1h\"\n",
-        vec![source("keep", "keep"), source("drop", "drop")],
-    );
-    let prom = Prometheus::start_full(
-        Version::Lts,
-        &format!(
-            "  - job_name: snapbridge\n    static_configs:\n      - targets: ['{}']\n",
-            bridge.addr
-        ),
-        &["--enable-feature=created-timestamp-zero-ingestion"],
-    );
-    let telemetry = bridge.telemetry.clone();
-    let scrapes = move || telemetry.prometheus.exports.load(Ordering::Relaxed);
-    for jobs in [None, Some(7), Some(10)] {
-        let mut s = Snapshot::new();
-        s.push(Sample::counter("other", 1));
-        if let Some(j) = jobs {
-            s.push(Sample::counter("jobs_done", j));
-        }
-        scripted.set(s);
-        bridge.cycle();
-        let before = scrapes();
-        wait_for("two scrapes of the cycle", Duration::from_secs(30), || {
-            (scrapes() >= before + 2).then_some(())
-        });
-    }
-    for (source, counted) in [("keep", 10.0), ("drop", 3.0)] {
-        let sel = format!("jobs_done_total{{source=\"{source}\"}}");
-        prom.wait_value(
-            &format!("max_over_time({sel}[10m]) - min_over_time({sel}[10m])"),
-            counted,
-            Duration::from_secs(30),
-        );
-    }
 }
