@@ -14,9 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::{Bridge, Scripted, source_config, wait_for};
 use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceResponse,
 };
@@ -40,50 +38,39 @@ fn gzip(plain: &[u8]) -> Vec<u8> {
 
 /// Answers every request 200 with a gzipped partial success rejecting 2 points.
 async fn receiver(seen: Arc<Seen>) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let seen = seen.clone();
-            let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                let seen = seen.clone();
-                async move {
-                    let asks_gzip = req
-                        .headers()
-                        .get("accept-encoding")
-                        .and_then(|v| v.to_str().ok())
-                        .is_some_and(|v| v.contains("gzip"));
-                    let _ = req.into_body().collect().await;
-                    seen.requests.fetch_add(1, Ordering::SeqCst);
-                    let reply = ExportMetricsServiceResponse {
-                        partial_success: Some(ExportMetricsPartialSuccess {
-                            rejected_data_points: 2,
-                            error_message: REJECTION.into(),
-                        }),
-                    }
-                    .encode_to_vec();
-                    let mut response = Response::builder()
-                        .status(200)
-                        .header("content-type", "application/x-protobuf");
-                    let body = if asks_gzip {
-                        seen.accept_gzip.fetch_add(1, Ordering::SeqCst);
-                        response = response.header("content-encoding", "gzip");
-                        gzip(&reply)
-                    } else {
-                        reply
-                    };
-                    response.body(Full::new(Bytes::from(body)))
-                }
-            });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service),
-            );
+    common::serve_http(move |req: Request<hyper::body::Incoming>| {
+        let seen = seen.clone();
+        async move {
+            let asks_gzip = req
+                .headers()
+                .get("accept-encoding")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("gzip"));
+            let _ = req.into_body().collect().await;
+            seen.requests.fetch_add(1, Ordering::SeqCst);
+            let reply = ExportMetricsServiceResponse {
+                partial_success: Some(ExportMetricsPartialSuccess {
+                    rejected_data_points: 2,
+                    error_message: REJECTION.into(),
+                }),
+            }
+            .encode_to_vec();
+            let mut response = Response::builder()
+                .status(200)
+                .header("content-type", "application/x-protobuf");
+            let body = if asks_gzip {
+                seen.accept_gzip.fetch_add(1, Ordering::SeqCst);
+                response = response.header("content-encoding", "gzip");
+                gzip(&reply)
+            } else {
+                reply
+            };
+            response
+                .body(Full::new(Bytes::from(body)))
+                .expect("response")
         }
-    });
-    addr
+    })
+    .await
 }
 
 /// Log lines, captured from the global subscriber.

@@ -14,9 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use common::{Bridge, Scripted, source_config, wait_for};
 use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use snapbridge::core::{Sample, Snapshot};
 
 /// The answers still to give (then 200), and when each request came.
@@ -33,34 +31,23 @@ impl Script {
 }
 
 async fn receiver(script: Arc<Script>) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let script = script.clone();
-            let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                let script = script.clone();
-                async move {
-                    let _ = req.into_body().collect().await;
-                    script.requests.lock().expect("lock").push(Instant::now());
-                    let next = script.answers.lock().expect("lock").pop_front();
-                    let (status, retry_after) = next.unwrap_or((200, None));
-                    let mut response = Response::builder().status(status);
-                    if let Some(after) = retry_after {
-                        response = response.header("retry-after", after);
-                    }
-                    response.body(Full::new(Bytes::from_static(b"scripted answer")))
-                }
-            });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service),
-            );
+    common::serve_http(move |req: Request<hyper::body::Incoming>| {
+        let script = script.clone();
+        async move {
+            let _ = req.into_body().collect().await;
+            script.requests.lock().expect("lock").push(Instant::now());
+            let next = script.answers.lock().expect("lock").pop_front();
+            let (status, retry_after) = next.unwrap_or((200, None));
+            let mut response = Response::builder().status(status);
+            if let Some(after) = retry_after {
+                response = response.header("retry-after", after);
+            }
+            response
+                .body(Full::new(Bytes::from_static(b"scripted answer")))
+                .expect("response")
         }
-    });
-    addr
+    })
+    .await
 }
 
 /// A bridge pushing to a receiver that first gives `answers`.

@@ -323,3 +323,32 @@ pub fn source_config(name: &str, extra_toml: &str) -> SourceConfig {
         .remove(0)
         .config
 }
+
+/// Serves HTTP/1.1 on a free loopback port (on the current tokio runtime), answering every
+/// request with `answer`: a receiver or server a test scripts. Returns its address.
+pub async fn serve_http<F, Fut>(answer: F) -> SocketAddr
+where
+    F: Fn(hyper::Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = hyper::Response<http_body_util::Full<bytes::Bytes>>>
+        + Send
+        + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let answer = answer.clone();
+            let service = hyper::service::service_fn(move |req| {
+                let reply = answer(req);
+                async move { Ok::<_, std::convert::Infallible>(reply.await) }
+            });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+            );
+        }
+    });
+    addr
+}
