@@ -107,6 +107,10 @@ fn bench_render(c: &mut Criterion) {
         group.bench_function(format!("openmetrics_cached/{n}"), |b| {
             b.iter(|| render(&view, Format::OpenMetrics, hint))
         });
+        // Protobuf has no line prefixes: every render is from the view.
+        group.bench_function(format!("protobuf/{n}"), |b| {
+            b.iter(|| render_from_scratch(&view, Format::Protobuf, hint))
+        });
     }
     group.finish();
 }

@@ -1,6 +1,7 @@
 //! The Prometheus protobuf exposition: chosen by content negotiation as Prometheus 2.53 and
-//! 3.x ask for it, decoded with message types declared from metrics.proto's field numbers,
-//! equal to the text body series for series, with created timestamps. A real Prometheus
+//! 3.x ask for it, decoded with the `prometheus` crate's generated types (its created
+//! timestamps with prost messages: the crate's types lack that field), equal to the text body
+//! series for series. A real Prometheus
 //! reading them: tests/created_timestamps.rs.
 
 mod common;
@@ -10,73 +11,75 @@ use std::sync::Arc;
 
 use common::otelcol::parse_text;
 use common::{Bridge, Scripted, http_get, source_config};
+use prometheus::proto::{MetricFamily, MetricType};
 use prost::Message;
 use snapbridge::core::{Histogram, MetricsSource, Sample, Snapshot};
 
+// The `prometheus` crate's generated types (metrics.proto of an older client_model) have no
+// `created_timestamp`; that one field is read with these prost messages, declared from
+// metrics.proto's field numbers. Everything else is decoded with the crate's types.
 #[derive(Clone, PartialEq, Message)]
-struct MetricFamily {
+struct CreatedFamily {
     #[prost(string, optional, tag = "1")]
     name: Option<String>,
-    #[prost(string, optional, tag = "2")]
-    help: Option<String>,
-    #[prost(int32, optional, tag = "3")]
-    kind: Option<i32>,
     #[prost(message, repeated, tag = "4")]
-    metric: Vec<Metric>,
+    metric: Vec<CreatedMetric>,
 }
 
 #[derive(Clone, PartialEq, Message)]
-struct Metric {
-    #[prost(message, repeated, tag = "1")]
-    label: Vec<LabelPair>,
-    #[prost(message, optional, tag = "2")]
-    gauge: Option<Value>,
+struct CreatedMetric {
     #[prost(message, optional, tag = "3")]
-    counter: Option<Counter>,
+    counter: Option<Created<3>>,
     #[prost(message, optional, tag = "7")]
-    histogram: Option<Hist>,
+    histogram: Option<Created<15>>,
 }
 
-#[derive(Clone, PartialEq, Message)]
-struct LabelPair {
-    #[prost(string, optional, tag = "1")]
-    name: Option<String>,
-    #[prost(string, optional, tag = "2")]
-    value: Option<String>,
+/// A `Counter` (created_timestamp = 3) or `Histogram` (= 15) with only that field.
+#[derive(Clone, PartialEq)]
+struct Created<const TAG: u32> {
+    timestamp: Option<Timestamp>,
 }
 
-#[derive(Clone, PartialEq, Message)]
-struct Value {
-    #[prost(double, optional, tag = "1")]
-    value: Option<f64>,
+impl<const TAG: u32> Default for Created<TAG> {
+    fn default() -> Self {
+        Created { timestamp: None }
+    }
 }
 
-#[derive(Clone, PartialEq, Message)]
-struct Counter {
-    #[prost(double, optional, tag = "1")]
-    value: Option<f64>,
-    #[prost(message, optional, tag = "3")]
-    created_timestamp: Option<Timestamp>,
+impl<const TAG: u32> std::fmt::Debug for Created<TAG> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.timestamp)
+    }
 }
 
-#[derive(Clone, PartialEq, Message)]
-struct Hist {
-    #[prost(uint64, optional, tag = "1")]
-    sample_count: Option<u64>,
-    #[prost(double, optional, tag = "2")]
-    sample_sum: Option<f64>,
-    #[prost(message, repeated, tag = "3")]
-    bucket: Vec<Bucket>,
-    #[prost(message, optional, tag = "15")]
-    created_timestamp: Option<Timestamp>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct Bucket {
-    #[prost(uint64, optional, tag = "1")]
-    cumulative_count: Option<u64>,
-    #[prost(double, optional, tag = "2")]
-    upper_bound: Option<f64>,
+impl<const TAG: u32> Message for Created<TAG> {
+    fn encode_raw(&self, buf: &mut impl prost::bytes::BufMut) {
+        if let Some(t) = &self.timestamp {
+            prost::encoding::message::encode(TAG, t, buf);
+        }
+    }
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: prost::encoding::WireType,
+        buf: &mut impl prost::bytes::Buf,
+        ctx: prost::encoding::DecodeContext,
+    ) -> Result<(), prost::DecodeError> {
+        if tag == TAG {
+            let t = self.timestamp.get_or_insert_with(Timestamp::default);
+            prost::encoding::message::merge(wire_type, t, buf, ctx)
+        } else {
+            prost::encoding::skip_field(wire_type, tag, buf, ctx)
+        }
+    }
+    fn encoded_len(&self) -> usize {
+        self.timestamp
+            .as_ref()
+            .map_or(0, |t| prost::encoding::message::encoded_len(TAG, t))
+    }
+    fn clear(&mut self) {
+        self.timestamp = None;
+    }
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -87,15 +90,14 @@ struct Timestamp {
     nanos: i32,
 }
 
-const PROTOBUF: &str =
-    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+const PROTOBUF: &str = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=underscores";
 
 /// The `Accept` headers Prometheus sends, and the content type each must get.
 const ACCEPTS: &[(&str, &str)] = &[
     // 2.53, default scrape protocols.
     (
         "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
-        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores",
     ),
     // 2.53 with created-timestamp-zero-ingestion: protobuf first.
     (
@@ -105,7 +107,7 @@ const ACCEPTS: &[(&str, &str)] = &[
     // 3.x, default.
     (
         "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
-        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
     ),
     // 3.x with protobuf first (created-timestamp zero ingestion or native histograms).
     (
@@ -114,12 +116,12 @@ const ACCEPTS: &[(&str, &str)] = &[
     ),
     (
         "text/plain;version=0.0.4",
-        "text/plain; version=0.0.4; charset=utf-8",
+        "text/plain; version=0.0.4; charset=utf-8; escaping=underscores",
     ),
     // Protobuf in another encoding is not served.
     (
         "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text,text/plain;q=0.1",
-        "text/plain; version=0.0.4; charset=utf-8",
+        "text/plain; version=0.0.4; charset=utf-8; escaping=underscores",
     ),
 ];
 
@@ -137,10 +139,21 @@ fn snapshot(jobs: u64) -> Snapshot {
     s
 }
 
-fn decode(mut body: &[u8]) -> Vec<MetricFamily> {
+/// The body's families, decoded with the `prometheus` crate's generated types.
+fn decode(body: &[u8]) -> Vec<MetricFamily> {
+    let mut input = protobuf::CodedInputStream::from_bytes(body);
+    let mut out = Vec::new();
+    while !input.eof().expect("read") {
+        out.push(input.read_message().expect("a delimited MetricFamily"));
+    }
+    out
+}
+
+/// The body's created timestamps by family, decoded with the prost messages above.
+fn decode_created(mut body: &[u8]) -> Vec<CreatedFamily> {
     let mut out = Vec::new();
     while !body.is_empty() {
-        let f = MetricFamily::decode_length_delimited(&mut body).expect("a delimited MetricFamily");
+        let f = CreatedFamily::decode_length_delimited(&mut body).expect("a delimited family");
         out.push(f);
     }
     out
@@ -150,18 +163,12 @@ fn decode(mut body: &[u8]) -> Vec<MetricFamily> {
 fn as_samples(families: &[MetricFamily]) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
     for f in families {
-        let name = f.name.clone().unwrap_or_default();
+        let name = f.name();
         for m in &f.metric {
             let labels: Vec<String> = m
                 .label
                 .iter()
-                .map(|l| {
-                    format!(
-                        "{}={:?}",
-                        l.name.clone().unwrap_or_default(),
-                        l.value.clone().unwrap_or_default()
-                    )
-                })
+                .map(|l| format!("{}={:?}", l.name(), l.value()))
                 .collect();
             let key = |suffix: &str, extra: Option<String>| {
                 let mut l = labels.clone();
@@ -169,22 +176,19 @@ fn as_samples(families: &[MetricFamily]) -> BTreeMap<String, f64> {
                 l.sort();
                 format!("{name}{suffix}{{{}}}", l.join(","))
             };
-            if let Some(c) = &m.counter {
-                out.insert(key("", None), c.value.unwrap_or(f64::NAN));
-            } else if let Some(g) = &m.gauge {
-                out.insert(key("", None), g.value.unwrap_or(f64::NAN));
-            } else if let Some(h) = &m.histogram {
+            if let Some(c) = m.counter.as_ref() {
+                out.insert(key("", None), c.value());
+            } else if let Some(g) = m.gauge.as_ref() {
+                out.insert(key("", None), g.value());
+            } else if let Some(h) = m.histogram.as_ref() {
                 for b in &h.bucket {
-                    let le = format!("le={:?}", format!("{}", b.upper_bound.unwrap_or(f64::NAN)));
-                    out.insert(
-                        key("_bucket", Some(le)),
-                        b.cumulative_count.unwrap_or(0) as f64,
-                    );
+                    let le = format!("le={:?}", format!("{}", b.upper_bound()));
+                    out.insert(key("_bucket", Some(le)), b.cumulative_count() as f64);
                 }
-                let count = h.sample_count.unwrap_or(0) as f64;
+                let count = h.sample_count() as f64;
                 out.insert(key("_bucket", Some("le=\"+Inf\"".into())), count);
                 out.insert(key("_count", None), count);
-                out.insert(key("_sum", None), h.sample_sum.unwrap_or(f64::NAN));
+                out.insert(key("_sum", None), h.sample_sum());
             }
         }
     }
@@ -237,15 +241,22 @@ fn protobuf_is_negotiated_like_prometheus_asks_and_equals_the_text_body() {
     );
     // Counters and histograms carry their created timestamp: the series' start.
     let view = bridge.cycle();
-    let jobs = families
+    let kind = |name: &str| {
+        let f = families.iter().find(|f| f.name() == name);
+        f.map(|f| f.type_()).expect(name)
+    };
+    assert_eq!(kind("jobs_done_total"), MetricType::COUNTER);
+    assert_eq!(kind("in_progress"), MetricType::GAUGE);
+    assert_eq!(kind("op_duration_seconds"), MetricType::HISTOGRAM);
+    let created = decode_created(&body);
+    let jobs = created
         .iter()
         .find(|f| f.name.as_deref() == Some("jobs_done_total"))
         .expect("jobs_done_total");
-    assert_eq!(jobs.kind, Some(0), "COUNTER");
-    let created = jobs.metric[0]
+    let created_at = jobs.metric[0]
         .counter
         .as_ref()
-        .and_then(|c| c.created_timestamp.clone())
+        .and_then(|c| c.timestamp.clone())
         .expect("created_timestamp");
     let start = view
         .points
@@ -255,19 +266,18 @@ fn protobuf_is_negotiated_like_prometheus_asks_and_equals_the_text_body() {
         .start;
     let since = start.duration_since(std::time::UNIX_EPOCH).unwrap();
     assert_eq!(
-        (created.seconds, created.nanos),
+        (created_at.seconds, created_at.nanos),
         (since.as_secs() as i64, since.subsec_nanos() as i32)
     );
-    let hist = families
+    let hist = created
         .iter()
         .find(|f| f.name.as_deref() == Some("op_duration_seconds"))
         .expect("histogram");
-    assert_eq!(hist.kind, Some(4), "HISTOGRAM");
     assert!(
         hist.metric[0]
             .histogram
             .as_ref()
-            .and_then(|h| h.created_timestamp.clone())
+            .and_then(|h| h.timestamp.clone())
             .is_some()
     );
 }

@@ -14,13 +14,13 @@ type Module = Vec<String>;
 
 /// The layers of `src/`, lowest first; a module may use modules of lower layers only.
 const LAYERS: &[&[&str]] = &[
+    &["names"],
     &[
         "blocking",
         "gzip",
         "http_client",
         "labels",
         "limits",
-        "names",
         "protowire",
         "regular_file",
         "text",

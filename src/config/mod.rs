@@ -24,6 +24,7 @@ pub use crate::values::{
 };
 pub use error::ConfigError;
 
+use crate::names::TranslationStrategy;
 use crate::pipeline::PipelineSettings;
 use crate::values::{Table, bounds};
 
@@ -72,6 +73,14 @@ pub struct Config {
     /// The OTLP push sink. Default: off, unless an `OTEL_EXPORTER_OTLP_ENDPOINT` variable is
     /// set.
     pub otlp: Option<OtlpConfig>,
+    /// How source names become metric and label names, on `/metrics` and over OTLP alike,
+    /// named as Prometheus' OTLP `translation_strategy`: `"UnderscoreEscapingWithSuffixes"`
+    /// (invalid characters become `_`, unit and `_total` suffixes), `"NoUTF8EscapingWithSuffixes"`
+    /// (names and label names as the source spells them, suffixes added) or `"NoTranslation"`
+    /// (as spelled, no suffixes). A receiver set to the same strategy stores the pushed
+    /// series under the scraped names. Default: `"UnderscoreEscapingWithSuffixes"`.
+    #[serde(default)]
+    pub translation_strategy: TranslationStrategy,
     /// The sources, in order (read from the `[[source]]` tables by [`Config::parse`]).
     #[serde(skip)]
     pub sources: Vec<SourceEntry>,
@@ -112,6 +121,7 @@ impl Config {
             max_staleness: self.max_staleness.0,
             state_file: self.state_file.clone(),
             read_only: false,
+            translation_strategy: self.translation_strategy,
         }
     }
 

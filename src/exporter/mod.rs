@@ -152,6 +152,13 @@ impl Builder {
         self
     }
 
+    /// How source names become metric and label names (Prometheus' OTLP
+    /// `translation_strategy` names), on `/metrics` and over OTLP alike.
+    pub fn translation_strategy(mut self, strategy: crate::names::TranslationStrategy) -> Self {
+        self.pipeline.translation_strategy = strategy;
+        self
+    }
+
     /// Read the state file and the sources' checkpoints (`batch_dir`) but never write them:
     /// what `check` and `once` use, so a one-shot run beside a running instance leaves that
     /// instance's files as they were.

@@ -10,11 +10,13 @@ use std::sync::Arc;
 
 use snapbridge_core::Kind;
 
+use crate::names::TranslationStrategy;
 use crate::view::Family;
 
 /// Registered families, by exposed name, with a cached name-sorted list for the view.
 #[derive(Default)]
 pub struct FamilyTable {
+    strategy: TranslationStrategy,
     by_name: HashMap<String, Arc<Family>>,
     sorted: Arc<Vec<Arc<Family>>>,
     dirty: bool,
@@ -30,6 +32,14 @@ impl FamilyTable {
         FamilyTable::default()
     }
 
+    /// An empty table whose exposed names follow `strategy`.
+    pub fn with_strategy(strategy: TranslationStrategy) -> Self {
+        FamilyTable {
+            strategy,
+            ..FamilyTable::default()
+        }
+    }
+
     /// The family for `base` as a series of `kind` with `unit`, registering it if new.
     pub fn get_or_register(
         &mut self,
@@ -38,7 +48,7 @@ impl FamilyTable {
         unit: Option<&str>,
         help: impl FnOnce() -> String,
     ) -> Result<Arc<Family>, KindConflict> {
-        let exposed = crate::names::exposed_name(base, unit, kind);
+        let exposed = self.strategy.exposed_name(base, unit, kind);
         if let Some(f) = self.by_name.get(&exposed) {
             return if f.kind == kind {
                 Ok(f.clone())

@@ -27,6 +27,7 @@ use tokio::task::JoinSet;
 use crate::blocking::off_the_reactor;
 use crate::sources::{InProcess, Pulled, Source, SourceConfig, SourceEntry};
 use crate::view::{Attachments, View};
+use crate::names::TranslationStrategy;
 use families::FamilyTable;
 use selfmetrics::SelfMetrics;
 use source_runtime::SourceRuntime;
@@ -62,6 +63,8 @@ pub struct PipelineSettings {
     /// Read the state file and the sources' checkpoints, never write them: for one-shot
     /// commands run beside a running instance, whose files they must not overwrite.
     pub read_only: bool,
+    /// How source names become metric and label names.
+    pub translation_strategy: TranslationStrategy,
 }
 
 impl Default for PipelineSettings {
@@ -72,6 +75,7 @@ impl Default for PipelineSettings {
             max_staleness: Duration::from_secs(600),
             state_file: None,
             read_only: false,
+            translation_strategy: TranslationStrategy::default(),
         }
     }
 }
@@ -102,6 +106,7 @@ pub struct Pipeline {
     read_only: bool,
     // Saved state read at start, handed to each source as it is added.
     saved_state: std::collections::HashMap<String, String>,
+    translation_strategy: TranslationStrategy,
 }
 
 impl Pipeline {
@@ -112,7 +117,7 @@ impl Pipeline {
             default_timeout: settings.default_timeout(),
             max_staleness: settings.max_staleness,
             sources: Vec::new(),
-            families: FamilyTable::new(),
+            families: FamilyTable::with_strategy(settings.translation_strategy),
             self_metrics: SelfMetrics::default(),
             telemetry: Arc::new(Telemetry::default()),
             published: Arc::new(ArcSwap::from_pointee(View::empty())),
@@ -122,6 +127,7 @@ impl Pipeline {
             state_file: settings.state_file,
             read_only: settings.read_only,
             saved_state: std::collections::HashMap::new(),
+            translation_strategy: settings.translation_strategy,
         };
         pipeline.read_state();
         pipeline
@@ -178,6 +184,7 @@ impl Pipeline {
             self.default_timeout,
             self.max_staleness,
         );
+        runtime.normalizer.set_strategy(self.translation_strategy);
         if let Some(saved) = self.saved_state.remove(&config.name) {
             // Checked when the file was read, so this cannot fail.
             match runtime.restore_state(&saved) {

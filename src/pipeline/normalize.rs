@@ -46,6 +46,8 @@ pub struct Normalizer {
     // few keys come on every series, and comparing with them is cheaper than the checks
     // (7% of a 100k-series cycle). The rules never change, so a key once clean stays so.
     clean_keys: Vec<Box<str>>,
+    // Under a UTF-8 name policy names and label keys keep the source's spelling.
+    keep_utf8: bool,
 }
 
 impl Normalizer {
@@ -60,7 +62,22 @@ impl Normalizer {
             deny: config.deny_labels(),
             prefix: config.prefix.clone(),
             clean_keys: Vec::new(),
+            keep_utf8: false,
         }
+    }
+
+    /// Applies the name policy: a UTF-8 one keeps names and label keys as the source
+    /// spells them (an empty name is still dropped, an unusable key still sanitised).
+    pub fn set_strategy(&mut self, strategy: crate::names::TranslationStrategy) {
+        self.keep_utf8 = strategy.keeps_utf8();
+        self.clean_keys.clear();
+    }
+
+    /// True when `key` is kept as it is: legacy-valid, or any usable UTF-8 key under a
+    /// UTF-8 policy (not empty, not reserved like `__name__`, not only underscores).
+    fn key_is_clean(&self, key: &str) -> bool {
+        names::is_label_name(key)
+            || (self.keep_utf8 && !key.starts_with("__") && key.chars().any(|c| c != '_'))
     }
 
     /// The kind a plain number named `name` gets (`None`: not exported).
@@ -112,7 +129,12 @@ impl Normalizer {
         if let Some(prefix) = &self.prefix {
             s.key.name.insert_str(0, prefix);
         }
-        if !names::is_base_name(&s.key.name) {
+        if self.keep_utf8 {
+            if s.key.name.is_empty() {
+                stats.invalid_name += 1;
+                return false;
+            }
+        } else if !names::is_base_name(&s.key.name) {
             s.key.name = names::base_name(&s.key.name);
             if !s.key.name.bytes().any(|b| b.is_ascii_alphanumeric()) {
                 stats.invalid_name += 1;
@@ -135,7 +157,7 @@ impl Normalizer {
                 return true;
             }
             let clean =
-                names::is_label_name(k) && !self.rename.contains_key(k) && !self.is_denied(k);
+                self.key_is_clean(k) && !self.rename.contains_key(k) && !self.is_denied(k);
             if clean && self.clean_keys.len() < CLEAN_KEYS_LIMIT {
                 self.clean_keys.push(k.into());
             }
@@ -152,7 +174,7 @@ impl Normalizer {
                 stats.denied_labels += 1;
                 continue;
             }
-            let k = if names::is_label_name(&k) {
+            let k = if self.key_is_clean(&k) {
                 k
             } else {
                 names::label_name(&k)

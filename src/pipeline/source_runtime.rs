@@ -33,7 +33,7 @@ pub struct SourceCounters {
 pub struct SourceRuntime {
     source: Arc<dyn Source>,
     timeout: Duration,
-    normalizer: Normalizer,
+    pub(super) normalizer: Normalizer,
     tracker: DeltaTracker<Arc<SeriesMeta>>,
     static_labels: Vec<(String, String)>,
     max_series: usize,

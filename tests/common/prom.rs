@@ -93,6 +93,17 @@ impl Prometheus {
 
     /// Starts `version` with the given scrape configs and extra flags.
     pub fn start_full(version: Version, scrape_configs: &str, args: &[&str]) -> Prometheus {
+        Prometheus::start_config(version, "", scrape_configs, args)
+    }
+
+    /// Starts `version` with top-level `sections` of prometheus.yml (YAML, e.g. `otlp:`),
+    /// the given scrape configs and extra flags.
+    pub fn start_config(
+        version: Version,
+        sections: &str,
+        scrape_configs: &str,
+        args: &[&str],
+    ) -> Prometheus {
         let bin = match version {
             Version::Current => peer("SNAPBRIDGE_PROMETHEUS", "bin/prometheus"),
             Version::Lts => peer("SNAPBRIDGE_PROMETHEUS_LTS", "bin/prometheus-2.53"),
@@ -106,7 +117,7 @@ impl Prometheus {
         let config = dir.path().join("prometheus.yml");
         std::fs::write(
             &config,
-            format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n{scrape_configs}"),
+            format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n{sections}scrape_configs:\n{scrape_configs}"),
         )
         .expect("write prometheus.yml");
         let port = free_port();

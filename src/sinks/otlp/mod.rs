@@ -17,6 +17,7 @@
 
 mod config;
 mod encode;
+mod refusal;
 mod retry;
 mod settings;
 mod transport;

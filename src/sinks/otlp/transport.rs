@@ -210,13 +210,14 @@ async fn send_grpc(
         Err(status) => {
             let retry_after = retry::grpc_retry_info(status.details());
             let retryable = retry::grpc_retryable(status.code(), retry_after.is_some());
+            let message = format!(
+                "gRPC export to {} failed: {:?}: {}",
+                settings.url,
+                status.code(),
+                one_line(status.message(), MAX_MESSAGE_BYTES)
+            );
             Err(SendError {
-                message: format!(
-                    "gRPC export to {} failed: {:?}: {}",
-                    settings.url,
-                    status.code(),
-                    one_line(status.message(), MAX_MESSAGE_BYTES)
-                ),
+                message: super::refusal::with_explanation(message, status.message()),
                 retryable,
                 retry_after,
             })
@@ -292,12 +293,13 @@ async fn send_http(
     }
     let retryable = retry::http_retryable(status);
     let text = String::from_utf8_lossy(&answer[..answer.len().min(300)]).into_owned();
+    let message = format!(
+        "OTLP/HTTP POST {} answered {status}: {}",
+        settings.url,
+        one_line(&text, MAX_MESSAGE_BYTES)
+    );
     Err(SendError {
-        message: format!(
-            "OTLP/HTTP POST {} answered {status}: {}",
-            settings.url,
-            one_line(&text, MAX_MESSAGE_BYTES)
-        ),
+        message: super::refusal::with_explanation(message, &text),
         retryable,
         retry_after,
     })

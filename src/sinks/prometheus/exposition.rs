@@ -4,10 +4,18 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 
+use super::escaped::{escaped_view, has_utf8_names};
 use super::line_prefixes::{LinePrefixes, PrefixCache};
 use super::render::{self, Format};
+use crate::names::Escaping;
 use crate::pipeline::PublishHook;
 use crate::view::View;
+
+/// Formats, in the order of the exposition's cells.
+const FORMATS: [Format; 3] = [Format::Text, Format::OpenMetrics, Format::Protobuf];
+
+/// One cell per format and escaping scheme: the plain body and its gzipped form.
+type Cells = [[OnceLock<Bytes>; 2]; FORMATS.len() * Escaping::ALL.len()];
 
 /// The sink's attachment to a view: the line prefixes its text body was rendered from
 /// (the other format is rendered from them too), and each body, made the first time it is
@@ -16,12 +24,10 @@ use crate::view::View;
 pub struct Exposition {
     /// The prefixes, checked against this view, when the text body was rendered from them.
     pub prefixes: Option<Arc<LinePrefixes>>,
-    text: OnceLock<Bytes>,
-    text_gzip: OnceLock<Bytes>,
-    openmetrics: OnceLock<Bytes>,
-    openmetrics_gzip: OnceLock<Bytes>,
-    protobuf: OnceLock<Bytes>,
-    protobuf_gzip: OnceLock<Bytes>,
+    cells: Cells,
+    /// Whether the view holds names that escaping changes (found out at the first scrape
+    /// that asks for escaping; with the default name policy it never does).
+    utf8_names: OnceLock<bool>,
 }
 
 impl Exposition {
@@ -34,12 +40,21 @@ impl Exposition {
         }
     }
 
-    /// The cells for `format`: the plain body and its gzipped form.
-    fn cells(&self, format: Format) -> (&OnceLock<Bytes>, &OnceLock<Bytes>) {
-        match format {
-            Format::Text => (&self.text, &self.text_gzip),
-            Format::OpenMetrics => (&self.openmetrics, &self.openmetrics_gzip),
-            Format::Protobuf => (&self.protobuf, &self.protobuf_gzip),
+    /// The cells for `format` under `escaping` (already reduced by [`Exposition::effective`]):
+    /// the plain body and its gzipped form.
+    fn cells(&self, format: Format, escaping: Escaping) -> &[OnceLock<Bytes>; 2] {
+        let f = FORMATS.iter().position(|x| *x == format).unwrap_or(0);
+        &self.cells[f * Escaping::ALL.len() + escaping.index()]
+    }
+
+    /// The scheme whose body answers a scrape asking for `escaping`: `allow-utf-8` (the
+    /// view's own names) whenever escaping would change nothing.
+    fn effective(&self, view: &View, escaping: Escaping) -> Escaping {
+        if escaping == Escaping::AllowUtf8 || !*self.utf8_names.get_or_init(|| has_utf8_names(view))
+        {
+            Escaping::AllowUtf8
+        } else {
+            escaping
         }
     }
 }
@@ -77,7 +92,7 @@ impl PublishHook for Renderer {
             .render(view, self.last_len + self.last_len / 8);
         self.last_len = text.len();
         let exposition = Exposition::new(prefixes);
-        let _ = exposition.text.set(text.into());
+        let _ = exposition.cells(Format::Text, Escaping::AllowUtf8)[0].set(text.into());
         view.attachments.insert(exposition);
     }
 }
@@ -94,29 +109,53 @@ pub fn render(view: &View, format: Format, capacity: usize) -> Vec<u8> {
         .unwrap_or_else(|| render::render_from_scratch(view, format, capacity))
 }
 
+/// Renders a whole view in `format` with names escaped by `escaping`.
+pub fn render_escaped(view: &View, format: Format, escaping: Escaping, capacity: usize) -> Vec<u8> {
+    if escaping == Escaping::AllowUtf8 || !has_utf8_names(view) {
+        return render(view, format, capacity);
+    }
+    render::render_from_scratch(&escaped_view(view, escaping), format, capacity)
+}
+
 /// True when [`body`] has nothing left to render or compress for this request.
 pub fn body_ready(view: &View, format: Format, gzip: bool) -> bool {
+    body_escaped_ready(view, format, Escaping::AllowUtf8, gzip)
+}
+
+/// True when [`body_escaped`] has nothing left to render or compress for this request.
+pub fn body_escaped_ready(view: &View, format: Format, escaping: Escaping, gzip: bool) -> bool {
     view.attachments.get::<Exposition>().is_some_and(|e| {
-        let (plain, zipped) = e.cells(format);
-        if gzip { zipped } else { plain }.get().is_some()
+        let Some(&utf8) = e.utf8_names.get() else {
+            return escaping == Escaping::AllowUtf8 && e.cells(format, escaping)[usize::from(gzip)].get().is_some();
+        };
+        let escaping = if utf8 { escaping } else { Escaping::AllowUtf8 };
+        e.cells(format, escaping)[usize::from(gzip)].get().is_some()
     })
 }
 
-/// The body of `view` in `format`, gzipped or not: rendered (or compressed) the first time
-/// it is asked for, then served from the view as shared bytes. A view without the sink's
-/// attachment (the empty one served before the first cycle) is rendered each time.
+/// The body of `view` in `format` with its names as the view has them (UTF-8 ones
+/// included), gzipped or not: see [`body_escaped`].
 pub fn body(view: &View, format: Format, gzip: bool) -> Bytes {
+    body_escaped(view, format, Escaping::AllowUtf8, gzip)
+}
+
+/// The body of `view` in `format`, names escaped by `escaping`, gzipped or not: rendered (or
+/// compressed) the first time it is asked for, then served from the view as shared bytes.
+/// A view without the sink's attachment (the empty one served before the first cycle) is
+/// rendered each time.
+pub fn body_escaped(view: &View, format: Format, escaping: Escaping, gzip: bool) -> Bytes {
     let Some(exposition) = view.attachments.get::<Exposition>() else {
-        let plain = render::render_from_scratch(view, format, 4096);
+        let plain = render_escaped(view, format, escaping, 4096);
         return if gzip {
             crate::gzip::gzip(&plain).into()
         } else {
             plain.into()
         };
     };
-    let (plain, zipped) = exposition.cells(format);
+    let escaping = exposition.effective(view, escaping);
+    let [plain, zipped] = exposition.cells(format, escaping);
     let plain = plain
-        .get_or_init(|| render(view, format, 1 << 16).into())
+        .get_or_init(|| render_escaped(view, format, escaping, 1 << 16).into())
         .clone();
     if !gzip {
         return plain;

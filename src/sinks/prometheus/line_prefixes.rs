@@ -24,8 +24,8 @@ use std::sync::Arc;
 use snapbridge_core::{Kind, TrackedValue};
 
 use super::render::{
-    Format, render_from_scratch, write_created, write_f64, write_header, write_number, write_point,
-    write_sample,
+    Format, Name, needs_quotes, render_from_scratch, write_created, write_f64, write_header,
+    write_number, write_point, write_sample,
 };
 use crate::view::{Family, SeriesMeta, View};
 
@@ -91,8 +91,13 @@ impl LinePrefixes {
             for &i in &order[starts[r]..starts[r + 1]] {
                 let point = &view.points[i];
                 if family.kind != Kind::Histogram {
-                    let (name, labels) = (family.exposed.as_bytes(), &point.meta.rendered_labels);
-                    write_sample(&mut built.arena, name, b"", labels.as_bytes(), None);
+                    let name = Name {
+                        base: family.exposed.as_bytes(),
+                        suffix: b"",
+                        quoted: needs_quotes(family, Format::Text),
+                    };
+                    let labels = point.meta.rendered_labels.as_bytes();
+                    write_sample(&mut built.arena, name, labels, None);
                 }
                 let line = Line {
                     point: u32::try_from(i).ok()?,
@@ -125,6 +130,12 @@ impl LinePrefixes {
                 continue;
             }
             write_header(&mut out, family, format);
+            let quoted = needs_quotes(family, format);
+            // The prefixes hold the text format's sample names; an OpenMetrics counter whose
+            // name lacks `_total` (no suffixes by the name policy) is written in full.
+            let own_prefix = format == Format::Text
+                || family.kind != Kind::Counter
+                || family.exposed.ends_with("_total");
             for (line, meta) in self.lines[first..end].iter().zip(&self.metas[first..end]) {
                 let point = view.points.get(line.point as usize)?;
                 let prefix = self.arena.get(prefix_start..line.end as usize)?;
@@ -134,18 +145,18 @@ impl LinePrefixes {
                 prefix_start = line.end as usize;
                 // The same arms as `write_point`, with the prefix copied instead of written.
                 match (&point.value, family.kind) {
-                    (TrackedValue::Counter { total, .. }, Kind::Counter) => {
+                    (TrackedValue::Counter { total, .. }, Kind::Counter) if own_prefix => {
                         out.extend_from_slice(prefix);
                         write_number(&mut out, *total);
                         out.push(b'\n');
                         if format == Format::OpenMetrics {
-                            let (name, labels) = (family.openmetrics_name(), &meta.rendered_labels);
-                            write_created(
-                                &mut out,
-                                name.as_bytes(),
-                                labels.as_bytes(),
-                                point.start,
-                            );
+                            let name = Name {
+                                base: family.openmetrics_name().as_bytes(),
+                                suffix: b"",
+                                quoted,
+                            };
+                            let labels = meta.rendered_labels.as_bytes();
+                            write_created(&mut out, name, labels, point.start);
                         }
                     }
                     (TrackedValue::Gauge(v), Kind::Counter | Kind::Gauge) => {
@@ -153,7 +164,7 @@ impl LinePrefixes {
                         write_f64(&mut out, *v);
                         out.push(b'\n');
                     }
-                    _ => write_point(&mut out, family, point, format),
+                    _ => write_point(&mut out, family, point, format, quoted),
                 }
             }
             first = end;

@@ -1,4 +1,5 @@
-//! The Prometheus sink: `/metrics` in text 0.0.4 or OpenMetrics 1.0, gzip when asked, plus
+//! The Prometheus sink: `/metrics` in text 0.0.4 / 1.0.0, OpenMetrics 1.0 or protobuf, names
+//! escaped as the scraper asks (Prometheus 3's `escaping`), gzip when asked, plus
 //! `/healthz`, `/-/healthy`, `/-/ready` and a status page on `/`.
 //!
 //! The sink owns everything it derives from a view: its [`Renderer`] is the pipeline's
@@ -6,6 +7,7 @@
 //! cycles) and attaches it as an [`Exposition`]; the server answers scrapes from it.
 
 mod config;
+mod escaped;
 mod exposition;
 pub mod line_prefixes;
 mod negotiate;
@@ -16,8 +18,10 @@ mod server;
 mod status_page;
 
 pub use config::{DEFAULT_LISTEN, PrometheusConfig, TlsServerConfig};
-pub use exposition::{Exposition, Renderer, body, body_ready, render};
-pub use negotiate::{accepts_gzip, negotiate};
+pub use exposition::{
+    Exposition, Renderer, body, body_escaped, body_escaped_ready, body_ready, render, render_escaped,
+};
+pub use negotiate::{Negotiated, accepts_gzip, negotiate};
 pub use render::Format;
 pub use security::Security;
 pub use server::{Endpoint, serve};

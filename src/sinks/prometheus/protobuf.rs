@@ -72,7 +72,8 @@ fn write_family_header(out: &mut Vec<u8>, family: &Family) {
 /// One `Metric`: labels, then the value of the family's kind; false when the point's value
 /// does not match its family (never built by the pipeline).
 fn write_metric(out: &mut Vec<u8>, scratch: &mut Vec<u8>, family: &Family, point: &Point) -> bool {
-    for (name, value) in point.meta.labels() {
+    // Read straight from the view's label bytes: borrowed, no per-series strings.
+    for (name, value) in crate::labels::pairs(&point.meta.rendered_labels) {
         scratch.clear();
         string_field(scratch, 1, &name);
         string_field(scratch, 2, &value);

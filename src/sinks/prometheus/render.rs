@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use snapbridge_core::{Histogram, Kind, Number, TrackedValue};
 
-use crate::labels::escape_into;
+use crate::labels::{escape_into, write_name};
 use crate::view::{Family, Point, View};
 
 /// Content type of the text format.
@@ -45,6 +45,7 @@ pub fn render_from_scratch(view: &View, format: Format, capacity: usize) -> Vec<
     }
     let families = &view.families;
     let ranks = view.family_ranks();
+    let quoted: Vec<bool> = families.iter().map(|f| needs_quotes(f, format)).collect();
     let per_family = capacity / families.len().max(1) + 64;
     let mut bufs: Vec<Vec<u8>> = Vec::with_capacity(families.len());
     for point in &view.points {
@@ -59,7 +60,7 @@ pub fn render_from_scratch(view: &View, format: Format, capacity: usize) -> Vec<
         if buf.capacity() == 0 {
             buf.reserve(per_family);
         }
-        write_point(buf, family, point, format);
+        write_point(buf, family, point, format, quoted[r]);
     }
     let mut out = Vec::with_capacity(capacity.max(bufs.iter().map(Vec::len).sum::<usize>() + 4096));
     for (family, buf) in families.iter().zip(&bufs) {
@@ -79,13 +80,13 @@ pub(super) fn write_header(out: &mut Vec<u8>, family: &Family, format: Format) {
     let kind = family.kind.as_str();
     match format {
         Format::Text => {
-            let name = family.exposed.as_bytes();
+            let name = &family.exposed;
             out.extend_from_slice(b"# HELP ");
-            out.extend_from_slice(name);
+            write_name(out, name);
             out.push(b' ');
             escape_into(out, &family.help, false);
             out.extend_from_slice(b"\n# TYPE ");
-            out.extend_from_slice(name);
+            write_name(out, name);
             out.push(b' ');
             out.extend_from_slice(kind.as_bytes());
             out.push(b'\n');
@@ -93,21 +94,21 @@ pub(super) fn write_header(out: &mut Vec<u8>, family: &Family, format: Format) {
         // Families carry their own header fields in protobuf.
         Format::Protobuf => {}
         Format::OpenMetrics => {
-            let name = family.openmetrics_name().as_bytes();
+            let name = family.openmetrics_name();
             out.extend_from_slice(b"# TYPE ");
-            out.extend_from_slice(name);
+            write_name(out, name);
             out.push(b' ');
             out.extend_from_slice(kind.as_bytes());
             out.push(b'\n');
             if let Some(unit) = openmetrics_unit(family) {
                 out.extend_from_slice(b"# UNIT ");
-                out.extend_from_slice(name);
+                write_name(out, name);
                 out.push(b' ');
                 out.extend_from_slice(unit.as_bytes());
                 out.push(b'\n');
             }
             out.extend_from_slice(b"# HELP ");
-            out.extend_from_slice(name);
+            write_name(out, name);
             out.push(b' ');
             escape_into(out, &family.help, true);
             out.push(b'\n');
@@ -125,34 +126,61 @@ fn openmetrics_unit(family: &Family) -> Option<String> {
         .then_some(main)
 }
 
-pub(super) fn write_point(out: &mut Vec<u8>, family: &Family, point: &Point, format: Format) {
+/// True when the sample names of `family` must go inside the braces, quoted (UTF-8 names).
+pub(super) fn needs_quotes(family: &Family, format: Format) -> bool {
+    let name = match format {
+        Format::OpenMetrics => family.openmetrics_name(),
+        _ => &family.exposed,
+    };
+    !crate::names::is_legacy_name(name)
+}
+
+/// The name of a counter's sample: the family name in the text format; in OpenMetrics the
+/// family name and `_total`, which is the same string unless the name policy left the
+/// suffix off (OpenMetrics requires it).
+pub(super) fn counter_sample(family: &Family, format: Format) -> (&[u8], &'static [u8]) {
+    match format {
+        Format::OpenMetrics => (family.openmetrics_name().as_bytes(), b"_total"),
+        _ => (family.exposed.as_bytes(), b""),
+    }
+}
+
+/// Writes every sample line of one point. `quoted`: [`needs_quotes`] of its family.
+pub(super) fn write_point(
+    out: &mut Vec<u8>,
+    family: &Family,
+    point: &Point,
+    format: Format,
+    quoted: bool,
+) {
     let labels = point.meta.rendered_labels.as_bytes();
+    let name = Name {
+        quoted,
+        ..Name::default()
+    };
     match (&point.value, family.kind) {
         (TrackedValue::Counter { total, .. }, Kind::Counter) => {
-            // Text format: the family name already ends in _total; OpenMetrics: the sample
-            // name is the family name plus _total, which is the same string.
-            write_sample(out, family.exposed.as_bytes(), b"", labels, None);
+            let (base, suffix) = counter_sample(family, format);
+            write_sample(out, Name { base, suffix, quoted }, labels, None);
             write_number(out, *total);
             out.push(b'\n');
             if format == Format::OpenMetrics {
-                write_created(
-                    out,
-                    family.openmetrics_name().as_bytes(),
-                    labels,
-                    point.start,
-                );
+                let base = family.openmetrics_name().as_bytes();
+                write_created(out, Name { base, ..name }, labels, point.start);
             }
         }
         (TrackedValue::Gauge(v), _) => {
-            write_sample(out, family.exposed.as_bytes(), b"", labels, None);
+            let base = family.exposed.as_bytes();
+            write_sample(out, Name { base, ..name }, labels, None);
             write_f64(out, *v);
             out.push(b'\n');
         }
         (TrackedValue::Histogram { total, .. }, _) => {
-            write_histogram(out, family.exposed.as_bytes(), labels, total);
+            let base = family.exposed.as_bytes();
+            write_histogram(out, Name { base, ..name }, labels, total);
             out.push(b'\n');
             if format == Format::OpenMetrics {
-                write_created(out, family.exposed.as_bytes(), labels, point.start);
+                write_created(out, Name { base, ..name }, labels, point.start);
             }
         }
         // A point whose value does not match its family's kind is never built (the
@@ -161,12 +189,28 @@ pub(super) fn write_point(out: &mut Vec<u8>, family: &Family, point: &Point, for
     }
 }
 
+/// A sample name: the family's, a suffix (`_bucket`, `_total`...), and whether it is written
+/// quoted inside the braces (a name outside the legacy charset).
+#[derive(Clone, Copy, Default)]
+pub(super) struct Name<'a> {
+    /// The family part.
+    pub base: &'a [u8],
+    /// Appended to it.
+    pub suffix: &'a [u8],
+    /// Quoted inside the braces.
+    pub quoted: bool,
+}
+
 /// Writes OpenMetrics' `<family>_created{labels} <seconds>` line: when the series' total
 /// began (constant while it lives), so a scraper that inserts a zero there (Prometheus'
 /// created-timestamp zero ingestion) counts exactly what snapbridge counted, a counter born
 /// between two scrapes included. Milliseconds, as Prometheus stores them.
-pub(super) fn write_created(out: &mut Vec<u8>, family: &[u8], labels: &[u8], start: SystemTime) {
-    write_sample(out, family, b"_created", labels, None);
+pub(super) fn write_created(out: &mut Vec<u8>, family: Name, labels: &[u8], start: SystemTime) {
+    let name = Name {
+        suffix: b"_created",
+        ..family
+    };
+    write_sample(out, name, labels, None);
     let since = start.duration_since(UNIX_EPOCH).unwrap_or_default();
     write_u64(out, since.as_secs());
     let ms = since.subsec_millis();
@@ -179,22 +223,23 @@ pub(super) fn write_created(out: &mut Vec<u8>, family: &[u8], labels: &[u8], sta
     ]);
 }
 
-fn write_histogram(out: &mut Vec<u8>, name: &[u8], labels: &[u8], h: &Histogram) {
+fn write_histogram(out: &mut Vec<u8>, family: Name, labels: &[u8], h: &Histogram) {
     let mut le = String::new();
+    let with = |suffix| Name { suffix, ..family };
     for (bound, count) in h.bounds.iter().zip(&h.counts) {
         le.clear();
         go_float(&mut le, *bound);
-        write_sample(out, name, b"_bucket", labels, Some(le.as_bytes()));
+        write_sample(out, with(b"_bucket"), labels, Some(le.as_bytes()));
         write_u64(out, *count);
         out.push(b'\n');
     }
-    write_sample(out, name, b"_bucket", labels, Some(b"+Inf"));
+    write_sample(out, with(b"_bucket"), labels, Some(b"+Inf"));
     write_u64(out, h.count);
     out.push(b'\n');
-    write_sample(out, name, b"_sum", labels, None);
+    write_sample(out, with(b"_sum"), labels, None);
     write_f64(out, h.sum);
     out.push(b'\n');
-    write_sample(out, name, b"_count", labels, None);
+    write_sample(out, with(b"_count"), labels, None);
     write_u64(out, h.count);
 }
 
@@ -267,21 +312,30 @@ pub fn go_float(out: &mut String, v: f64) {
     }
 }
 
-/// Writes `name suffix{labels[,le="..."]} ` (no braces when there is no label at all).
-pub(super) fn write_sample(
-    out: &mut Vec<u8>,
-    name: &[u8],
-    suffix: &[u8],
-    labels: &[u8],
-    le: Option<&[u8]>,
-) {
-    out.extend_from_slice(name);
-    out.extend_from_slice(suffix);
-    if !labels.is_empty() || le.is_some() {
-        out.push(b'{');
+/// Writes `name suffix{labels[,le="..."]} ` (no braces when there is no label at all), or
+/// for a quoted name `{"name suffix",labels[,le="..."]} `.
+pub(super) fn write_sample(out: &mut Vec<u8>, name: Name, labels: &[u8], le: Option<&[u8]>) {
+    if name.quoted {
+        out.extend_from_slice(b"{\"");
+        // Names are UTF-8 (they come from `String`s); escape as the text formats require.
+        let text = std::str::from_utf8(name.base).unwrap_or_default();
+        escape_into(out, text, true);
+        escape_into(out, std::str::from_utf8(name.suffix).unwrap_or_default(), true);
+        out.push(b'"');
+        if !labels.is_empty() {
+            out.push(b',');
+        }
+    } else {
+        out.extend_from_slice(name.base);
+        out.extend_from_slice(name.suffix);
+    }
+    if name.quoted || !labels.is_empty() || le.is_some() {
+        if !name.quoted {
+            out.push(b'{');
+        }
         out.extend_from_slice(labels);
         if let Some(le) = le {
-            if !labels.is_empty() {
+            if !labels.is_empty() || name.quoted {
                 out.push(b',');
             }
             out.extend_from_slice(b"le=\"");

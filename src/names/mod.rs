@@ -9,6 +9,12 @@
 
 use snapbridge_core::Kind;
 
+mod escaping;
+mod strategy;
+
+pub use escaping::{Escaping, escape_name, is_legacy_name};
+pub use strategy::TranslationStrategy;
+
 /// Characters that separate name tokens; runs of them (and of any other character that is
 /// invalid in a Prometheus name) collapse into one `_`.
 fn is_name_char(c: char) -> bool {
@@ -55,7 +61,13 @@ pub fn unit_words(unit: &str) -> (Option<String>, Option<String>) {
         Some((m, p)) => (m.trim(), p.trim()),
         None => (unit.trim(), ""),
     };
-    let main = match main {
+    let word = |w: &str| (!w.is_empty() && !w.contains('{')).then(|| base_name(w));
+    (word(main_unit_word(main)), word(per_unit_word(per)))
+}
+
+/// The Prometheus word for a main (UCUM) unit, `""` for `1`; an unknown unit as it is.
+pub fn main_unit_word(unit: &str) -> &str {
+    match unit {
         "d" => "days",
         "h" => "hours",
         "min" => "minutes",
@@ -83,8 +95,12 @@ pub fn unit_words(unit: &str) -> (Option<String>, Option<String>) {
         "1" => "",
         "%" => "percent",
         other => other,
-    };
-    let per = match per {
+    }
+}
+
+/// The Prometheus word for the unit after `/` (`s` -> `second`); an unknown one as it is.
+pub fn per_unit_word(unit: &str) -> &str {
+    match unit {
         "s" => "second",
         "m" => "minute",
         "h" => "hour",
@@ -93,9 +109,7 @@ pub fn unit_words(unit: &str) -> (Option<String>, Option<String>) {
         "mo" => "month",
         "y" => "year",
         other => other,
-    };
-    let word = |w: &str| (!w.is_empty() && !w.contains('{')).then(|| base_name(w));
-    (word(main), word(per))
+    }
 }
 
 /// The family name on `/metrics` for a series of `kind` whose base name is `base`.
