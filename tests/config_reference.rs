@@ -118,6 +118,9 @@ fn toml_type(rust: &str) -> String {
         "Protocol" => "`\"grpc\"` or `\"http/protobuf\"`",
         "Temporality" => "`\"cumulative\"` or `\"delta\"`",
         "Compression" => "`\"none\"` or `\"gzip\"`",
+        "TranslationStrategy" => {
+            "`\"UnderscoreEscapingWithSuffixes\"`, `\"NoUTF8EscapingWithSuffixes\"` or `\"NoTranslation\"`"
+        }
         "PrometheusConfig" | "OtlpConfig" | "TlsServerConfig" => "table (below)",
         "Vec<Table>" => "array of tables (below)",
         other => panic!("tests/config_reference.rs: give the TOML type of `{other}`"),

@@ -89,7 +89,7 @@ fn text_format_passes_promtool_and_the_reference_parser() {
     let (bridge, _s) = bridge();
     let (status, ct, _, body) = http_get(&bridge.url("/metrics"), &[]);
     assert_eq!(status, 200);
-    assert_eq!(ct, "text/plain; version=0.0.4; charset=utf-8");
+    assert_eq!(ct, "text/plain; version=0.0.4; charset=utf-8; escaping=underscores");
     if let Err(problems) = promtool_check(&body) {
         panic!(
             "promtool check metrics failed:\n{problems}\n---\n{}",
@@ -159,7 +159,7 @@ fn openmetrics_passes_the_reference_parser() {
     assert_eq!(status, 200);
     assert_eq!(
         ct,
-        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
     );
     assert!(body.ends_with(b"# EOF\n"));
     let families = python_parse(&body, "openmetrics").unwrap_or_else(|e| {
