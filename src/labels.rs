@@ -163,12 +163,18 @@ mod tests {
             ("x\"y".to_string(), "v".to_string()),
         ];
         let rendered = render_labels(&labels);
-        assert!(rendered.contains(r#","http.method"="G\"E,\"T","#), "{rendered}");
+        assert!(
+            rendered.contains(r#","http.method"="G\"E,\"T","#),
+            "{rendered}"
+        );
         assert_eq!(parse_labels(&rendered), labels);
         assert!(has_quoted_name(&rendered));
         let plain = render_labels(&labels[..3]);
         assert!(!has_quoted_name(&plain));
-        assert!(matches!(pairs(&plain).next(), Some((Cow::Borrowed(_), Cow::Borrowed(_)))));
+        assert!(matches!(
+            pairs(&plain).next(),
+            Some((Cow::Borrowed(_), Cow::Borrowed(_)))
+        ));
         assert_eq!(
             escape_label_names(&rendered, crate::names::Escaping::Underscores),
             render_labels(&[

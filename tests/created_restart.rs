@@ -67,39 +67,43 @@ fn start(config: &Path, addr: &str, log: &Path) -> Proc {
 /// once the process serves a cycle in which it is `want`.
 fn created(proc: &mut Proc, addr: &str, want: f64) -> (String, (i64, i32)) {
     let url = format!("http://{addr}/metrics");
-    wait_for("jobs_done_total in both formats", Duration::from_secs(30), || {
-        if let Ok(Some(status)) = proc.child.try_wait() {
-            panic!("snapbridge exited ({status}):\n{}", proc.log_tail());
-        }
-        let (status, _, _, om) = http_get_quiet(&url, OPENMETRICS)?;
-        let (_, _, _, pb) = http_get_quiet(&url, PROTOBUF)?;
-        if status != 200 {
-            return None;
-        }
-        let om = String::from_utf8_lossy(&om).into_owned();
-        let value_line = format!("jobs_done_total{{source=\"app\"}} {want}");
-        if !om.lines().any(|l| l == value_line) {
-            return None;
-        }
-        let om_created = om
-            .lines()
-            .find_map(|l| l.strip_prefix("jobs_done_created{source=\"app\"} "))?
-            .to_string();
-        let mut body = &pb[..];
-        let mut pb_created = None;
-        while !body.is_empty() {
-            let f = Family::decode_length_delimited(&mut body).ok()?;
-            if f.name.as_deref() == Some("jobs_done_total") {
-                let c = f.metric.first()?.counter.clone()?;
-                if c.value != Some(want) {
-                    return None;
-                }
-                let t = c.created_timestamp?;
-                pb_created = Some((t.seconds, t.nanos));
+    wait_for(
+        "jobs_done_total in both formats",
+        Duration::from_secs(30),
+        || {
+            if let Ok(Some(status)) = proc.child.try_wait() {
+                panic!("snapbridge exited ({status}):\n{}", proc.log_tail());
             }
-        }
-        Some((om_created, pb_created?))
-    })
+            let (status, _, _, om) = http_get_quiet(&url, OPENMETRICS)?;
+            let (_, _, _, pb) = http_get_quiet(&url, PROTOBUF)?;
+            if status != 200 {
+                return None;
+            }
+            let om = String::from_utf8_lossy(&om).into_owned();
+            let value_line = format!("jobs_done_total{{source=\"app\"}} {want}");
+            if !om.lines().any(|l| l == value_line) {
+                return None;
+            }
+            let om_created = om
+                .lines()
+                .find_map(|l| l.strip_prefix("jobs_done_created{source=\"app\"} "))?
+                .to_string();
+            let mut body = &pb[..];
+            let mut pb_created = None;
+            while !body.is_empty() {
+                let f = Family::decode_length_delimited(&mut body).ok()?;
+                if f.name.as_deref() == Some("jobs_done_total") {
+                    let c = f.metric.first()?.counter.clone()?;
+                    if c.value != Some(want) {
+                        return None;
+                    }
+                    let t = c.created_timestamp?;
+                    pb_created = Some((t.seconds, t.nanos));
+                }
+            }
+            Some((om_created, pb_created?))
+        },
+    )
 }
 
 /// [`http_get`], `None` while the process does not answer yet.
@@ -136,7 +140,10 @@ fn a_restart_with_a_state_file_keeps_the_created_timestamp() {
         "SIGTERM: {status:?}\n{}",
         first.log_tail()
     );
-    assert!(dir.path().join("state.tsv").exists(), "the state file was written");
+    assert!(
+        dir.path().join("state.tsv").exists(),
+        "the state file was written"
+    );
 
     // Meanwhile the application counted on; the restarted process continues the total.
     std::fs::write(&data, r#"{"jobs_done": 12}"#).expect("update app.json");

@@ -89,7 +89,10 @@ fn text_format_passes_promtool_and_the_reference_parser() {
     let (bridge, _s) = bridge();
     let (status, ct, _, body) = http_get(&bridge.url("/metrics"), &[]);
     assert_eq!(status, 200);
-    assert_eq!(ct, "text/plain; version=0.0.4; charset=utf-8; escaping=underscores");
+    assert_eq!(
+        ct,
+        "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
+    );
     if let Err(problems) = promtool_check(&body) {
         panic!(
             "promtool check metrics failed:\n{problems}\n---\n{}",

@@ -53,7 +53,10 @@ fn cases() -> Vec<(&'static str, Option<String>)> {
             ),
         ),
         // Prometheus 3 with metric_name_validation_scheme: legacy.
-        ("prometheus-3-escaping-underscores", Some(prometheus3("underscores"))),
+        (
+            "prometheus-3-escaping-underscores",
+            Some(prometheus3("underscores")),
+        ),
         // Prometheus 3 with metric_name_escaping_scheme: dots / values.
         ("prometheus-3-escaping-dots", Some(prometheus3("dots"))),
         ("prometheus-3-escaping-values", Some(prometheus3("values"))),
@@ -185,7 +188,10 @@ fn check(strategy: &str) {
         }
         let want = std::fs::read_to_string(&path).unwrap_or_default();
         if want != text {
-            stale.push(format!("{}:\n--- want\n{want}\n--- got\n{text}", path.display()));
+            stale.push(format!(
+                "{}:\n--- want\n{want}\n--- got\n{text}",
+                path.display()
+            ));
         }
     }
     assert!(

@@ -26,12 +26,14 @@ fn a_delta_refusal_by_prometheus_says_how_to_fix_it() {
     let mut bridge = Bridge::start(&config, vec![(source_config("refused", ""), source)]);
     bridge.cycle();
     let telemetry = bridge.telemetry.clone();
-    let error = wait_for("the refused export", Duration::from_secs(30), || {
-        match telemetry.otlp.last_result() {
+    let error = wait_for(
+        "the refused export",
+        Duration::from_secs(30),
+        || match telemetry.otlp.last_result() {
             Some((_, Err(e))) => Some(e),
             _ => None,
-        }
-    });
+        },
+    );
     assert!(telemetry.otlp.errors.load(Ordering::Relaxed) >= 1);
     for words in [
         "refused delta temporality",

@@ -31,9 +31,7 @@ impl TranslationStrategy {
     /// The name Prometheus' configuration gives it.
     pub fn as_str(self) -> &'static str {
         match self {
-            TranslationStrategy::UnderscoreEscapingWithSuffixes => {
-                "UnderscoreEscapingWithSuffixes"
-            }
+            TranslationStrategy::UnderscoreEscapingWithSuffixes => "UnderscoreEscapingWithSuffixes",
             TranslationStrategy::NoUtf8EscapingWithSuffixes => "NoUTF8EscapingWithSuffixes",
             TranslationStrategy::NoTranslation => "NoTranslation",
         }
@@ -164,10 +162,7 @@ mod tests {
             name("cpu.usage_total", Some("s"), Kind::Counter),
             "cpu.usage_seconds_total"
         );
-        assert_eq!(
-            name("rx", Some("By/s"), Kind::Gauge),
-            "rx_bytes_per_second"
-        );
+        assert_eq!(name("rx", Some("By/s"), Kind::Gauge), "rx_bytes_per_second");
         assert_eq!(name("load", Some("1"), Kind::Gauge), "load_ratio");
         assert_eq!(name("jobs", Some("{job}"), Kind::Gauge), "jobs");
         let none = TranslationStrategy::NoTranslation;

@@ -25,9 +25,9 @@ use snapbridge_core::{MetricsSource, SourceError};
 use tokio::task::JoinSet;
 
 use crate::blocking::off_the_reactor;
+use crate::names::TranslationStrategy;
 use crate::sources::{InProcess, Pulled, Source, SourceConfig, SourceEntry};
 use crate::view::{Attachments, View};
-use crate::names::TranslationStrategy;
 use families::FamilyTable;
 use selfmetrics::SelfMetrics;
 use source_runtime::SourceRuntime;

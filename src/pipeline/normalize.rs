@@ -156,8 +156,7 @@ impl Normalizer {
             if self.clean_keys.iter().any(|c| **c == *k) {
                 return true;
             }
-            let clean =
-                self.key_is_clean(k) && !self.rename.contains_key(k) && !self.is_denied(k);
+            let clean = self.key_is_clean(k) && !self.rename.contains_key(k) && !self.is_denied(k);
             if clean && self.clean_keys.len() < CLEAN_KEYS_LIMIT {
                 self.clean_keys.push(k.into());
             }

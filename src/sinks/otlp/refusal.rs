@@ -31,7 +31,10 @@ mod tests {
         let reply = "invalid temporality and type combination for metric \"jobs_done\"";
         let message = with_explanation("answered 400 Bad Request: x".into(), reply);
         assert!(message.contains("otlp-deltatocumulative"), "{message}");
-        assert!(message.contains("temporality = \"cumulative\""), "{message}");
+        assert!(
+            message.contains("temporality = \"cumulative\""),
+            "{message}"
+        );
         assert_eq!(with_explanation("m".into(), "out of order sample"), "m");
     }
 }

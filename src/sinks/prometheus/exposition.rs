@@ -126,7 +126,8 @@ pub fn body_ready(view: &View, format: Format, gzip: bool) -> bool {
 pub fn body_escaped_ready(view: &View, format: Format, escaping: Escaping, gzip: bool) -> bool {
     view.attachments.get::<Exposition>().is_some_and(|e| {
         let Some(&utf8) = e.utf8_names.get() else {
-            return escaping == Escaping::AllowUtf8 && e.cells(format, escaping)[usize::from(gzip)].get().is_some();
+            return escaping == Escaping::AllowUtf8
+                && e.cells(format, escaping)[usize::from(gzip)].get().is_some();
         };
         let escaping = if utf8 { escaping } else { Escaping::AllowUtf8 };
         e.cells(format, escaping)[usize::from(gzip)].get().is_some()

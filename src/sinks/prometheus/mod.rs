@@ -19,7 +19,8 @@ mod status_page;
 
 pub use config::{DEFAULT_LISTEN, PrometheusConfig, TlsServerConfig};
 pub use exposition::{
-    Exposition, Renderer, body, body_escaped, body_escaped_ready, body_ready, render, render_escaped,
+    Exposition, Renderer, body, body_escaped, body_escaped_ready, body_ready, render,
+    render_escaped,
 };
 pub use negotiate::{Negotiated, accepts_gzip, negotiate};
 pub use render::Format;

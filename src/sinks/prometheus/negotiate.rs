@@ -164,7 +164,9 @@ mod tests {
         );
         // Versions snapbridge does not write are not matched.
         assert_eq!(
-            format(Some("application/openmetrics-text;version=2.0.0,text/plain;q=0.1")),
+            format(Some(
+                "application/openmetrics-text;version=2.0.0,text/plain;q=0.1"
+            )),
             Format::Text
         );
         let v1 = negotiate(Some("text/plain;version=1.0.0;escaping=allow-utf-8"));
@@ -176,7 +178,10 @@ mod tests {
         // An escaping Prometheus does not define is ignored: underscores.
         let odd = negotiate(Some("application/openmetrics-text;escaping=utf-8"));
         assert_eq!(odd.escaping, Escaping::Underscores);
-        assert_eq!(negotiate(None).content_type(), "text/plain; version=0.0.4; charset=utf-8; escaping=underscores");
+        assert_eq!(
+            negotiate(None).content_type(),
+            "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
+        );
         assert!(accepts_gzip(Some("gzip, deflate")));
         assert!(!accepts_gzip(Some("gzip;q=0")));
         // A quality of zero, however it is spelled, refuses gzip; `*` covers it unless

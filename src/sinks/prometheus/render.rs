@@ -161,7 +161,16 @@ pub(super) fn write_point(
     match (&point.value, family.kind) {
         (TrackedValue::Counter { total, .. }, Kind::Counter) => {
             let (base, suffix) = counter_sample(family, format);
-            write_sample(out, Name { base, suffix, quoted }, labels, None);
+            write_sample(
+                out,
+                Name {
+                    base,
+                    suffix,
+                    quoted,
+                },
+                labels,
+                None,
+            );
             write_number(out, *total);
             out.push(b'\n');
             if format == Format::OpenMetrics {
@@ -320,7 +329,11 @@ pub(super) fn write_sample(out: &mut Vec<u8>, name: Name, labels: &[u8], le: Opt
         // Names are UTF-8 (they come from `String`s); escape as the text formats require.
         let text = std::str::from_utf8(name.base).unwrap_or_default();
         escape_into(out, text, true);
-        escape_into(out, std::str::from_utf8(name.suffix).unwrap_or_default(), true);
+        escape_into(
+            out,
+            std::str::from_utf8(name.suffix).unwrap_or_default(),
+            true,
+        );
         out.push(b'"');
         if !labels.is_empty() {
             out.push(b',');
