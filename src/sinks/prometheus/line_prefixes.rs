@@ -23,9 +23,10 @@ use std::sync::Arc;
 
 use snapbridge_core::{Kind, TrackedValue};
 
+use super::numbers::{write_f64, write_number};
 use super::render::{
-    Format, Name, needs_quotes, render_from_scratch, write_created, write_f64, write_header,
-    write_number, write_point, write_sample,
+    Format, Name, needs_quotes, render_from_scratch, write_created, write_header, write_point,
+    write_sample,
 };
 use crate::view::{Family, SeriesMeta, View};
 

@@ -11,6 +11,7 @@ mod escaped;
 mod exposition;
 pub mod line_prefixes;
 mod negotiate;
+mod numbers;
 pub mod protobuf;
 pub mod render;
 mod security;
