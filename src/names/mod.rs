@@ -6,6 +6,10 @@
 //! translation (the collector's prometheus exporter, VictoriaMetrics with
 //! `-opentelemetry.usePrometheusNaming`) computes the same name from the base, unit and kind,
 //! so one dashboard query serves both paths.
+//!
+//! Those are the default name policy's rules; [`TranslationStrategy`] holds the others
+//! (names as the source spells them, with or without suffixes), and [`escape_name`] the
+//! escaping a Prometheus 3 scraper asks for when names outside the legacy charset are kept.
 
 use snapbridge_core::Kind;
 
