@@ -16,6 +16,7 @@ type Module = Vec<String>;
 const LAYERS: &[&[&str]] = &[
     &[
         "blocking",
+        "features",
         "gzip",
         "http_client",
         "labels",

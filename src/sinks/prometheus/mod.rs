@@ -11,6 +11,10 @@ pub mod line_prefixes;
 mod negotiate;
 pub mod protobuf;
 pub mod render;
+#[cfg(feature = "tls")]
+mod security;
+#[cfg(not(feature = "tls"))]
+#[path = "security_plain.rs"]
 mod security;
 mod server;
 mod status_page;

@@ -181,7 +181,7 @@ pub(super) fn write_created(out: &mut Vec<u8>, family: &[u8], labels: &[u8], sta
 
 fn write_histogram(out: &mut Vec<u8>, name: &[u8], labels: &[u8], h: &Histogram) {
     let mut le = String::new();
-    for (bound, count) in h.bounds.iter().zip(&h.counts) {
+    for (bound, count) in h.bounds().iter().zip(h.counts()) {
         le.clear();
         go_float(&mut le, *bound);
         write_sample(out, name, b"_bucket", labels, Some(le.as_bytes()));
@@ -189,13 +189,13 @@ fn write_histogram(out: &mut Vec<u8>, name: &[u8], labels: &[u8], h: &Histogram)
         out.push(b'\n');
     }
     write_sample(out, name, b"_bucket", labels, Some(b"+Inf"));
-    write_u64(out, h.count);
+    write_u64(out, h.count());
     out.push(b'\n');
     write_sample(out, name, b"_sum", labels, None);
-    write_f64(out, h.sum);
+    write_f64(out, h.sum());
     out.push(b'\n');
     write_sample(out, name, b"_count", labels, None);
-    write_u64(out, h.count);
+    write_u64(out, h.count());
 }
 
 /// Formats a bucket bound as Go's `strconv.FormatFloat(v, 'g', -1, 64)` does (`1`, `0.25`,
@@ -297,6 +297,7 @@ pub(super) fn write_number(out: &mut Vec<u8>, n: Number) {
     match n {
         Number::Int(i) => write_u64(out, i),
         Number::Float(f) => write_f64(out, f),
+        other => write_f64(out, other.as_f64()),
     }
 }
 

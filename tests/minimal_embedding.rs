@@ -1,0 +1,150 @@
+//! The smallest embedding (`examples/minimal.rs`), built the way an application that wants
+//! `/metrics` alone builds snapbridge (`--no-default-features --features prometheus`): it
+//! leaves out redis, gRPC, protobuf, TLS and the command-line parser, and a real
+//! Prometheus 3 scraping it sees exactly the counts the application made.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::prom::Prometheus;
+use common::{Proc, free_port};
+
+/// The features an embedding for `/metrics` alone asks for.
+const MINIMAL: [&str; 3] = ["--no-default-features", "--features", "prometheus"];
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+/// A target directory of its own: the features differ from the test build's, and the
+/// test build's directory is locked by the `cargo test` running this.
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("minimal-embedding")
+}
+
+/// Builds the example with the minimal features; returns its binary.
+fn build_minimal() -> PathBuf {
+    let out = cargo()
+        .args(["build", "--locked", "--example", "minimal"])
+        .args(MINIMAL)
+        .arg("--target-dir")
+        .arg(target_dir())
+        .output()
+        .expect("run cargo build");
+    assert!(
+        out.status.success(),
+        "cargo build --example minimal {}:\n{}",
+        MINIMAL.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target_dir().join("debug/examples/minimal")
+}
+
+#[test]
+fn the_prometheus_only_build_leaves_out_redis_grpc_tls_and_clap() {
+    let out = cargo()
+        .args([
+            "tree",
+            "--locked",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "-p",
+            "snapbridge",
+        ])
+        .args(MINIMAL)
+        .output()
+        .expect("run cargo tree");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8_lossy(&out.stdout);
+    let crates: Vec<&str> = tree
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(
+        crates.contains(&"hyper"),
+        "the endpoint's HTTP server is in:\n{tree}"
+    );
+    for left_out in [
+        "redis",
+        "tonic",
+        "prost",
+        "opentelemetry-proto",
+        "bcrypt",
+        "rustls",
+        "tokio-rustls",
+        "hyper-rustls",
+        "ring",
+        "clap",
+        "tracing-subscriber",
+    ] {
+        assert!(
+            !crates.contains(&left_out),
+            "{left_out} is in the Prometheus-only build:\n{tree}"
+        );
+    }
+}
+
+#[test]
+fn prometheus_scrapes_the_exact_counts_of_the_minimal_embedding() {
+    let binary = build_minimal();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let mut app = Command::new(&binary);
+    // 1000 jobs, every tenth fails; then it serves for an hour (stopped by PID below).
+    app.args([&format!("127.0.0.1:{port}"), "1000", "3600"]);
+    let app = Proc::spawn("minimal", app, dir.path().join("minimal.log"));
+    let prom = Prometheus::start(&format!("127.0.0.1:{port}"));
+    let patience = Duration::from_secs(60);
+    prom.wait_value(r#"jobs_done_total{source="app"}"#, 900.0, patience);
+    prom.wait_value(r#"jobs_failed_total{source="app"}"#, 100.0, patience);
+    prom.wait_value(r#"up{job="snapbridge"}"#, 1.0, patience);
+    let series = prom.query(r#"{__name__=~"jobs_.*", job="snapbridge"}"#);
+    let mut names: Vec<String> = series
+        .iter()
+        .filter_map(|(labels, _)| labels.get("__name__")?.as_str().map(str::to_string))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["jobs_done_total", "jobs_failed_total"],
+        "log:\n{}",
+        app.log_tail()
+    );
+}
+
+#[test]
+fn the_minimal_embedding_stops_cleanly_after_its_last_cycle() {
+    let binary = build_minimal();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut app = Command::new(&binary);
+    // Port 0: any free port; 10 jobs; serve for 2 s, then shut down.
+    app.args(["127.0.0.1:0", "10", "2"]);
+    let mut app = Proc::spawn("minimal", app, dir.path().join("minimal.log"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Ok(Some(status)) = app.child.try_wait() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running after 60 s:\n{}",
+            app.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = app.log_tail();
+    assert!(status.success(), "exit {status}:\n{log}");
+    assert!(log.contains("serving http://127.0.0.1:"), "{log}");
+    assert!(log.contains("ran 10 jobs"), "{log}");
+}
