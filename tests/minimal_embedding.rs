@@ -1,7 +1,7 @@
-//! The smallest embedding (`examples/minimal.rs`), built the way an application that wants
-//! `/metrics` alone builds snapbridge (`--no-default-features --features prometheus`): it
-//! leaves out redis, gRPC, protobuf, TLS and the command-line parser, and a real
-//! Prometheus 3 scraping it sees exactly the counts the application made.
+//! The smallest embedding (`examples/minimal`, a crate of its own), built as an application
+//! that wants `/metrics` alone builds snapbridge (`default-features = false, features =
+//! ["prometheus"]`): it leaves out redis, gRPC, protobuf, TLS and the command-line parser,
+//! and a real Prometheus 3 scraping it sees exactly the counts the application made.
 
 mod common;
 
@@ -12,37 +12,32 @@ use std::time::{Duration, Instant};
 use common::prom::Prometheus;
 use common::{Proc, free_port};
 
-/// The features an embedding for `/metrics` alone asks for.
-const MINIMAL: [&str; 3] = ["--no-default-features", "--features", "prometheus"];
-
 fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
     cmd
 }
 
-/// A target directory of its own: the features differ from the test build's, and the
-/// test build's directory is locked by the `cargo test` running this.
+/// A target directory of its own: snapbridge's features differ from the test build's, and
+/// the test build's directory is locked by the `cargo test` running this.
 fn target_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("minimal-embedding")
 }
 
-/// Builds the example with the minimal features; returns its binary.
+/// Builds the example crate alone (so only its features count); returns its binary.
 fn build_minimal() -> PathBuf {
     let out = cargo()
-        .args(["build", "--locked", "--example", "minimal"])
-        .args(MINIMAL)
+        .args(["build", "--locked", "-p", "snapbridge-minimal"])
         .arg("--target-dir")
         .arg(target_dir())
         .output()
         .expect("run cargo build");
     assert!(
         out.status.success(),
-        "cargo build --example minimal {}:\n{}",
-        MINIMAL.join(" "),
+        "cargo build -p snapbridge-minimal:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    target_dir().join("debug/examples/minimal")
+    target_dir().join("debug/snapbridge-minimal")
 }
 
 #[test]
@@ -56,9 +51,8 @@ fn the_prometheus_only_build_leaves_out_redis_grpc_tls_and_clap() {
             "--prefix",
             "none",
             "-p",
-            "snapbridge",
+            "snapbridge-minimal",
         ])
-        .args(MINIMAL)
         .output()
         .expect("run cargo tree");
     assert!(

@@ -36,9 +36,9 @@
 //!   compiling and behaving as before.
 //! - **What stays.** Types with private fields ([`Histogram`], [`Labels`], [`StateError`])
 //!   are read through accessors and built through constructors, so their representation
-//!   may change; public fields of the other types keep their names and types. Counting
-//!   rules do not change: a delta, a reset or a total computed from the same snapshots is
-//!   the same number in every compatible version.
+//!   may change behind them; public fields of the other types keep their names and types.
+//!   Counting rules do not change: a delta, a reset or a total computed from the same
+//!   snapshots is the same number in every compatible version.
 //! - **Saved state.** Text written by [`DeltaTracker::save_state`] is read back by every
 //!   later compatible version.
 //! - **Dependencies.** None beyond `std`, in every version.

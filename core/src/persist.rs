@@ -1,4 +1,4 @@
-//! Saving a tracker's state as text and reading it back, so a restarted exporter neither
+//! Saving a tracker's state as text and reading it back, so a restarted process neither
 //! double counts nor loses what the source counted while it was down.
 //!
 //! One line per series, tab-separated, every string percent-escaped:

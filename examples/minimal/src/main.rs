@@ -5,10 +5,9 @@
 //! snapbridge = { version = "0.1", default-features = false, features = ["prometheus"] }
 //! ```
 //!
-//! Run: `cargo run --example minimal --no-default-features --features prometheus --
-//! 127.0.0.1:9464 1000`. It runs 1000 jobs (every tenth fails), then keeps serving
-//! `jobs_done_total 900` and `jobs_failed_total 100` for an hour (or a third argument, in
-//! seconds), then stops with a last cycle.
+//! Run: `cargo run -p snapbridge-minimal -- 127.0.0.1:9464 1000`. It runs 1000 jobs (every
+//! tenth fails), then keeps serving `jobs_done_total 900` and `jobs_failed_total 100` for
+//! an hour (or a third argument, in seconds), then stops with a last cycle.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
