@@ -16,8 +16,14 @@ pub fn built_without(feature: &str) -> String {
     format!("snapbridge was built without the `{feature}` feature")
 }
 
+/// Whether the `prometheus` feature is in this build (the `/metrics` endpoint).
+pub const PROMETHEUS: bool = cfg!(feature = "prometheus");
+/// Whether the `otlp` feature is in this build (the OTLP push).
+pub const OTLP: bool = cfg!(feature = "otlp");
 /// Whether the `tls` feature is in this build (`https://` URLs, `/metrics` over TLS).
 pub const TLS: bool = cfg!(feature = "tls");
+/// Whether the `redis` feature is in this build (the `redis` source kind).
+pub const REDIS: bool = cfg!(feature = "redis");
 
 /// A Cargo feature, named as in `Cargo.toml`.
 pub trait Feature {

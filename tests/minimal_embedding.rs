@@ -142,3 +142,25 @@ fn the_minimal_embedding_stops_cleanly_after_its_last_cycle() {
     assert!(log.contains("serving http://127.0.0.1:"), "{log}");
     assert!(log.contains("ran 10 jobs"), "{log}");
 }
+
+#[test]
+fn keys_of_the_left_out_features_are_refused_by_name() {
+    // The example crate's own tests, run with snapbridge's `prometheus` feature alone:
+    // `[otlp]`, `kind = "redis"`, `tls_server_config`, `https://` name their feature.
+    let out = cargo()
+        .args(["test", "--locked", "-p", "snapbridge-minimal"])
+        .arg("--target-dir")
+        .arg(target_dir())
+        .output()
+        .expect("run cargo test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "cargo test -p snapbridge-minimal:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("test result: ok. 5 passed"),
+        "the five left-out-feature tests ran:\n{stdout}"
+    );
+}
