@@ -9,9 +9,10 @@
 //!
 //! The modules depend one way, lowest first (checked by `tests/module_dependencies.rs`):
 //!
-//! - helpers that know nothing of metrics: [`blocking`], [`features`], [`gzip`],
-//!   [`http_client`], [`text`], [`values`] (config values); and of the model: [`labels`],
-//!   [`limits`], [`names`];
+//! - [`features`]: the Cargo features this build has;
+//! - helpers that know nothing of metrics: [`blocking`], [`gzip`], [`http_client`],
+//!   [`text`], [`values`] (config values); and of the model: [`labels`], [`limits`],
+//!   [`names`];
 //! - [`view`]: what one cycle published, sink-neutral;
 //! - [`sources`]: one folder per kind, with its config and puller;
 //! - [`pipeline`]: the cycle, the trackers, the self-metrics;

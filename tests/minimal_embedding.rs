@@ -103,7 +103,7 @@ fn prometheus_scrapes_the_exact_counts_of_the_minimal_embedding() {
     prom.wait_value(r#"jobs_done_total{source="app"}"#, 900.0, patience);
     prom.wait_value(r#"jobs_failed_total{source="app"}"#, 100.0, patience);
     prom.wait_value(r#"up{job="snapbridge"}"#, 1.0, patience);
-    let series = prom.query(r#"{__name__=~"jobs_.*", job="snapbridge"}"#);
+    let series = prom.query(r#"{__name__=~"jobs_.*_total", job="snapbridge"}"#);
     let mut names: Vec<String> = series
         .iter()
         .filter_map(|(labels, _)| labels.get("__name__")?.as_str().map(str::to_string))

@@ -14,9 +14,9 @@ type Module = Vec<String>;
 
 /// The layers of `src/`, lowest first; a module may use modules of lower layers only.
 const LAYERS: &[&[&str]] = &[
+    &["features"],
     &[
         "blocking",
-        "features",
         "gzip",
         "http_client",
         "labels",
