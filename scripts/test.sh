@@ -17,5 +17,18 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+# The feature sets an application embeds: each builds and is lint-clean on its own (the
+# library, the binary when `cli` is in, the examples), and the minimal embedding, a crate
+# that asks for `prometheus` alone, built by itself so no other member adds features.
+for features in prometheus prometheus,otlp prometheus,redis prometheus,tls cli; do
+    step "cargo clippy --no-default-features --features $features"
+    cargo clippy --lib --bins --examples --no-default-features --features "$features" -- -D warnings
+done
+step "cargo clippy -p snapbridge-minimal (snapbridge with the prometheus feature alone)"
+cargo clippy -p snapbridge-minimal -- -D warnings
+
+step "cargo doc --workspace --no-deps (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
 step "cargo test --workspace"
 cargo test --workspace "$@"

@@ -148,7 +148,7 @@ async fn run(config: Config, embedded: bool) -> Result<(), String> {
     if embedded {
         say("snapbridge: no --config given, running the embedded demo source");
     }
-    let scheme = if config.prometheus.tls_server_config.is_some() {
+    let scheme = if config.prometheus.serves_https() {
         "https"
     } else {
         "http"
@@ -268,7 +268,7 @@ async fn check(config: Config) -> Result<(), String> {
             TrackedValue::Counter { total, .. } => number(*total),
             TrackedValue::Gauge(g) => g.to_string(),
             TrackedValue::Histogram { total, .. } => {
-                format!("count={} sum={}", total.count, total.sum)
+                format!("count={} sum={}", total.count(), total.sum())
             }
         };
         rows.push([
@@ -287,6 +287,7 @@ fn number(n: Number) -> String {
     match n {
         Number::Int(i) => i.to_string(),
         Number::Float(f) => f.to_string(),
+        other => other.as_f64().to_string(),
     }
 }
 

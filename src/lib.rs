@@ -5,10 +5,11 @@
 //! them and runs each source's `DeltaTracker` (from `snapbridge-core`), publishes one
 //! immutable [`view::View`] per cycle, and [`sinks`] serve or push that view. A [`Builder`]
 //! puts the parts together and returns a [`Handle`]; the `snapbridge` command is one user
-//! of it ([`cli`]), filling it from the configuration file ([`config`]).
+//! of it (`cli`), filling it from the configuration file ([`config`]).
 //!
 //! The modules depend one way, lowest first (checked by `tests/module_dependencies.rs`):
 //!
+//! - [`features`]: the Cargo features this build has;
 //! - helpers that know nothing of metrics: [`blocking`], [`gzip`], [`http_client`],
 //!   [`text`], [`values`] (config values); and of the model: [`labels`], [`limits`],
 //!   [`names`];
@@ -17,18 +18,30 @@
 //! - [`pipeline`]: the cycle, the trackers, the self-metrics;
 //! - [`sinks`]: the Prometheus endpoint and the OTLP push, each with its config;
 //! - [`config`]: the file, read into the parts' configs;
-//! - [`exporter`]: the [`Builder`] and [`Handle`]; then [`cli`].
+//! - [`exporter`]: the [`Builder`] and [`Handle`]; then `cli` (the command).
+//!
+//! Cargo features choose the parts (all on by default): `prometheus` (the `/metrics`
+//! endpoint), `otlp` (the push sink), `tls` (HTTPS and basic auth), `redis` (the `redis`
+//! source kind) and `cli` (the `snapbridge` command). An application embedding the
+//! exporter for `/metrics` alone depends on `snapbridge` with `default-features = false,
+//! features = ["prometheus"]`. A config key of a left-out feature is refused with an error
+//! naming it ([`features`]).
 
 pub mod blocking;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
 pub mod exporter;
+pub mod features;
 pub mod gzip;
 pub mod http_client;
 pub mod labels;
 pub mod limits;
 pub mod names;
 pub mod pipeline;
+#[cfg(any(feature = "prometheus", feature = "otlp"))]
+// Each sink uses part of the wire helpers: with one sink left out, some go unused.
+#[cfg_attr(not(all(feature = "prometheus", feature = "otlp")), allow(dead_code))]
 pub(crate) mod protowire;
 pub mod regular_file;
 pub mod sinks;

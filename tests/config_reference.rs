@@ -47,7 +47,10 @@ fn struct_keys(file: &Path, name: &str) -> Vec<Key> {
                 .split("rename = \"")
                 .nth(1)
                 .and_then(|r| r.split('"').next());
-            if !attrs.contains("skip") {
+            // A key's stand-in for a build without its feature (it only refuses the key)
+            // is not a key of its own.
+            let stand_in = attrs.contains("cfg(not(feature");
+            if !attrs.contains("skip") && !stand_in {
                 let optional = rust.starts_with("Option<") || attrs.contains("default");
                 keys.push(Key {
                     name: renamed.unwrap_or(field).to_string(),

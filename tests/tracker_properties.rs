@@ -289,17 +289,16 @@ fn hist_op() -> impl Strategy<Value = HistOp> {
 }
 
 fn hist_sub(cur: &Histogram, prev: &Histogram) -> Histogram {
-    Histogram {
-        bounds: cur.bounds.clone(),
-        counts: cur
-            .counts
+    Histogram::from_parts(
+        cur.bounds().to_vec(),
+        cur.counts()
             .iter()
-            .zip(&prev.counts)
+            .zip(prev.counts())
             .map(|(c, p)| c - p)
             .collect(),
-        count: cur.count - prev.count,
-        sum: cur.sum - prev.sum,
-    }
+        cur.count() - prev.count(),
+        cur.sum() - prev.sum(),
+    )
 }
 
 /// Per cycle: what happens to the source, then whether the series is in the snapshot.
@@ -318,9 +317,10 @@ fn hist_cycles() -> impl Strategy<Value = Vec<HistCycle>> {
 /// Per-bucket (not cumulative) counts, the +Inf bucket last.
 fn per_bucket(h: &Histogram) -> Vec<u64> {
     let mut below = 0;
-    h.counts
+    let count = h.count();
+    h.counts()
         .iter()
-        .chain(std::iter::once(&h.count))
+        .chain(std::iter::once(&count))
         .map(|&c| {
             let n = c - below;
             below = c;
@@ -331,15 +331,15 @@ fn per_bucket(h: &Histogram) -> Vec<u64> {
 
 /// The shape of a cumulative histogram: one count per bound, each <= next <= count.
 fn is_cumulative(h: &Histogram) -> bool {
-    h.counts.len() == h.bounds.len()
-        && h.counts.windows(2).all(|w| w[0] <= w[1])
-        && h.counts.last().is_none_or(|&c| c <= h.count)
+    h.counts().len() == h.bounds().len()
+        && h.counts().windows(2).all(|w| w[0] <= w[1])
+        && h.counts().last().is_none_or(|&c| c <= h.count())
 }
 
 /// A restart visible in the buckets: other bounds, or some bucket (cumulative or not,
 /// the +Inf one included) went down. A real increase never lowers any of them.
 fn structural_reset(cur: &Histogram, prev: &Histogram) -> bool {
-    cur.bounds != prev.bounds
+    cur.bounds() != prev.bounds()
         || per_bucket(cur)
             .iter()
             .zip(per_bucket(prev))
@@ -631,12 +631,12 @@ proptest! {
             let (h, total, delta) = (&p.sampled, &p.total, &p.delta);
             prop_assert!(is_cumulative(total), "sample {}: total {:?}", i, total);
             prop_assert!(is_cumulative(delta), "sample {}: delta {:?} (from {:?} to {:?})", i, delta, prev, h);
-            prop_assert_eq!(&total.bounds, &h.bounds);
-            prop_assert_eq!(&delta.bounds, &h.bounds);
+            prop_assert_eq!(&total.bounds(), &h.bounds());
+            prop_assert_eq!(&delta.bounds(), &h.bounds());
             if let Some(last) = last_total {
-                prop_assert!(total.count >= last.count, "count total went down");
-                if last.bounds == total.bounds {
-                    prop_assert!(total.counts.iter().zip(&last.counts).all(|(a, b)| a >= b));
+                prop_assert!(total.count() >= last.count(), "count total went down");
+                if last.bounds() == total.bounds() {
+                    prop_assert!(total.counts().iter().zip(last.counts()).all(|(a, b)| a >= b));
                 }
             }
             last_total = Some(total);
@@ -649,20 +649,20 @@ proptest! {
             };
             prop_assert_eq!(delta, &want_delta, "sample {}: from {:?} to {:?}", i, prev, h);
             prop_assert_eq!(p.resets, u64::from(reset), "sample {}", i);
-            want_count += want_delta.count;
-            want_sum += want_delta.sum;
-            prop_assert_eq!(total.count, want_count, "count total != visible observations");
-            prop_assert_eq!(total.sum, want_sum);
+            want_count += want_delta.count();
+            want_sum += want_delta.sum();
+            prop_assert_eq!(total.count(), want_count, "count total != visible observations");
+            prop_assert_eq!(total.sum(), want_sum);
             // Bucket totals are pinned while the bounds have not changed.
             want_buckets = match (want_buckets, prev) {
-                (None, None) => Some(want_delta.counts.clone()),
-                (Some(b), Some(q)) if q.bounds == h.bounds => {
-                    Some(b.iter().zip(&want_delta.counts).map(|(a, d)| a + d).collect())
+                (None, None) => Some(want_delta.counts().to_vec()),
+                (Some(b), Some(q)) if q.bounds() == h.bounds() => {
+                    Some(b.iter().zip(want_delta.counts()).map(|(a, d)| a + d).collect())
                 }
                 _ => None,
             };
             if let Some(b) = &want_buckets {
-                prop_assert_eq!(&total.counts, b);
+                prop_assert_eq!(&total.counts(), b);
             }
             prev = Some(h);
         }

@@ -22,6 +22,29 @@
 //! }
 //! assert_eq!(out[0].value, TrackedValue::Counter { total: Number::Int(29), delta: Number::Int(4) });
 //! ```
+//!
+//! # API stability
+//!
+//! An application depends on this crate alone, so its API changes only as semantic
+//! versioning allows (Cargo's reading of it: while the version is 0.x, 0.x.y to 0.x.z is
+//! compatible, 0.x to 0.(x+1) may break). Within a compatible range:
+//!
+//! - **What may grow.** Enums marked `#[non_exhaustive]` may gain variants ([`Value`],
+//!   [`Kind`], [`Number`], [`HistogramError`]): a `match` on them needs a `_` arm. Any type
+//!   may gain methods and trait implementations; the crate may gain items. A trait may gain
+//!   methods only with a default implementation, so every existing [`MetricsSource`] keeps
+//!   compiling and behaving as before.
+//! - **What stays.** Types with private fields ([`Histogram`], [`Labels`], [`StateError`])
+//!   are read through accessors and built through constructors, so their representation
+//!   may change behind them; public fields of the other types keep their names and types.
+//!   Counting rules do not change: a delta, a reset or a total computed from the same
+//!   snapshots is the same number in every compatible version.
+//! - **Saved state.** Text written by [`DeltaTracker::save_state`] is read back by every
+//!   later compatible version.
+//! - **Dependencies.** None beyond `std`, in every version.
+//! - **Rust version.** The minimum supported Rust version is the `rust-version` in
+//!   `Cargo.toml`; raising it is said in the changelog and never done in a release that
+//!   only fixes bugs.
 
 mod arith;
 mod hash;
@@ -33,10 +56,11 @@ mod tracker;
 mod value;
 
 pub use labels::Labels;
+pub use persist::StateError;
 pub use snapshot::{Sample, SeriesKey, Snapshot};
 pub use source::{MetricsSource, SourceError};
 pub use tracker::{
     CycleStats, DeltaTracker, Initial, RejectReason, SeriesInfo, Tracked, TrackedValue,
     TrackerConfig,
 };
-pub use value::{Histogram, Kind, Number, Value};
+pub use value::{Histogram, HistogramError, Kind, Number, Value};

@@ -1,4 +1,4 @@
-//! Saving a tracker's state as text and reading it back, so a restarted exporter neither
+//! Saving a tracker's state as text and reading it back, so a restarted process neither
 //! double counts nor loses what the source counted while it was down.
 //!
 //! One line per series, tab-separated, every string percent-escaped:
@@ -15,6 +15,33 @@ use std::time::{Duration, SystemTime};
 
 use crate::tracker::{DeltaTracker, Restored, State};
 use crate::{Histogram, Kind, Labels, Number, SeriesKey};
+
+/// Why a saved state was not restored: the first malformed line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateError {
+    line: usize,
+    reason: String,
+}
+
+impl StateError {
+    /// The 1-based number of the malformed line.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// What is wrong with it, for people (`bad escape %G1`, `too few fields`).
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.reason)
+    }
+}
+
+impl std::error::Error for StateError {}
 
 fn escape(out: &mut String, s: &str) {
     for c in s.chars() {
@@ -173,12 +200,16 @@ impl<M: Clone> DeltaTracker<M> {
     }
 
     /// Reads lines written by [`save_state`](Self::save_state). Each series continues from
-    /// its saved state when it is next seen (no first-sighting rule, no double count). On
-    /// a malformed line nothing is restored and the error names the line.
-    pub fn restore_state(&mut self, text: &str) -> Result<usize, String> {
+    /// its saved state when it is next seen (no first-sighting rule, no double count).
+    /// Returns how many series were read. On a malformed line nothing is restored and the
+    /// error names the line.
+    pub fn restore_state(&mut self, text: &str) -> Result<usize, StateError> {
         let mut parsed = Vec::new();
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.is_empty()) {
-            let entry = parse_line(line).map_err(|e| format!("line {}: {e}", i + 1))?;
+            let entry = parse_line(line).map_err(|reason| StateError {
+                line: i + 1,
+                reason,
+            })?;
             parsed.push(entry);
         }
         let n = parsed.len();
@@ -295,7 +326,8 @@ mod tests {
         let err = t
             .restore_state("g\t1\t1\tok\t\nc\t1\t1\tbad\t\ti1\n")
             .unwrap_err();
-        assert!(err.starts_with("line 2:"), "{err}");
+        assert_eq!(err.line(), 2, "{err}");
+        assert!(err.to_string().starts_with("line 2:"), "{err}");
         assert!(t.restored.is_empty());
         assert!(t.restore_state("x\n").is_err());
     }

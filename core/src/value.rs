@@ -2,7 +2,11 @@
 
 /// A number as the source gave it: integers stay exact (a `u64` counter never passes
 /// through a float), everything else is a float.
+///
+/// More exact forms (signed integers, say) may be added; a `match` needs a `_` arm, and
+/// [`Number::as_f64`] reads any of them.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Number {
     /// A non-negative integer, kept exact.
     Int(u64),
@@ -32,25 +36,94 @@ impl From<f64> for Number {
     }
 }
 
-/// A histogram in the source's cumulative form.
+/// Why a histogram's shape is invalid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HistogramError {
+    /// There are not as many bucket counts as bucket bounds.
+    LengthMismatch,
+    /// A bucket bound is NaN or infinite (the `+Inf` bucket is implicit).
+    NonFiniteBound,
+    /// The bucket bounds do not strictly increase.
+    BoundsNotIncreasing,
+    /// A bucket count is lower than the count of the bucket below it.
+    CountsNotCumulative,
+    /// A bucket count exceeds the total count.
+    BucketAboveCount,
+    /// The sum is NaN or infinite.
+    NonFiniteSum,
+}
+
+impl std::fmt::Display for HistogramError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HistogramError::LengthMismatch => "bucket bounds and counts differ in length",
+            HistogramError::NonFiniteBound => "bucket bound is not finite",
+            HistogramError::BoundsNotIncreasing => "bucket bounds are not strictly increasing",
+            HistogramError::CountsNotCumulative => "bucket counts are not cumulative",
+            HistogramError::BucketAboveCount => "a bucket count exceeds the total count",
+            HistogramError::NonFiniteSum => "sum is not finite",
+        })
+    }
+}
+
+impl std::error::Error for HistogramError {}
+
+/// A histogram in cumulative form.
 ///
-/// `counts[i]` is the number of observations `<= bounds[i]`; the implicit `+Inf` bucket is
-/// `count`. Bounds are strictly increasing and finite.
+/// `counts()[i]` is the number of observations `<= bounds()[i]`; the implicit `+Inf`
+/// bucket is `count()`. Bounds are strictly increasing and finite. Built with
+/// [`Histogram::new`], which checks that shape, or [`Histogram::from_observations`].
+///
+/// ```
+/// use snapbridge_core::{Histogram, HistogramError};
+///
+/// let h = Histogram::new(vec![0.1, 1.0], vec![2, 3], 4, 2.65)?;
+/// assert_eq!((h.counts(), h.count()), (&[2, 3][..], 4));
+/// assert_eq!(
+///     Histogram::new(vec![1.0, 0.5], vec![1, 1], 1, 0.7),
+///     Err(HistogramError::BoundsNotIncreasing)
+/// );
+/// # Ok::<(), HistogramError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Histogram {
-    /// Upper bounds of the finite buckets, strictly increasing.
-    pub bounds: Vec<f64>,
-    /// Cumulative count per finite bound (same length as `bounds`).
-    pub counts: Vec<u64>,
-    /// Total number of observations (the `+Inf` bucket).
-    pub count: u64,
-    /// Sum of all observations.
-    pub sum: f64,
+    // Fields stay private so the representation can change; read through the accessors.
+    pub(crate) bounds: Vec<f64>,
+    pub(crate) counts: Vec<u64>,
+    pub(crate) count: u64,
+    pub(crate) sum: f64,
 }
 
 impl Histogram {
+    /// A histogram from its cumulative form: `counts[i]` observations `<= bounds[i]`,
+    /// `count` in all, summing to `sum`. Refused when the shape rules are broken.
+    pub fn new(
+        bounds: Vec<f64>,
+        counts: Vec<u64>,
+        count: u64,
+        sum: f64,
+    ) -> Result<Self, HistogramError> {
+        let h = Histogram::from_parts(bounds, counts, count, sum);
+        h.validate()?;
+        Ok(h)
+    }
+
+    /// A histogram from its cumulative form without checking it: for readers that pass a
+    /// source's histogram on as given and let the [`DeltaTracker`](crate::DeltaTracker)
+    /// reject a broken one (counted as [`RejectReason::InvalidHistogram`](crate::RejectReason)).
+    pub fn from_parts(bounds: Vec<f64>, counts: Vec<u64>, count: u64, sum: f64) -> Self {
+        Histogram {
+            bounds,
+            counts,
+            count,
+            sum,
+        }
+    }
+
     /// Builds a histogram from raw observations and bucket bounds (the form registries that
-    /// keep every sample hand over).
+    /// keep every sample hand over). The bounds are taken as given: [`Histogram::validate`]
+    /// tells whether they are usable.
     pub fn from_observations(bounds: Vec<f64>, observations: &[f64]) -> Self {
         let mut counts = vec![0u64; bounds.len()];
         let mut sum = 0.0;
@@ -70,32 +143,55 @@ impl Histogram {
         }
     }
 
-    /// Checks the shape rules; returns the reason when broken.
-    pub fn validate(&self) -> Result<(), &'static str> {
+    /// Upper bounds of the finite buckets, strictly increasing.
+    pub fn bounds(&self) -> &[f64] {
+        &self.bounds
+    }
+
+    /// Cumulative count per finite bound (as many as [`bounds`](Self::bounds)).
+    pub fn counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    /// Total number of observations (the `+Inf` bucket).
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Sum of all observations.
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    /// Checks the shape rules; returns the first one broken.
+    pub fn validate(&self) -> Result<(), HistogramError> {
         if self.bounds.len() != self.counts.len() {
-            return Err("bucket bounds and counts differ in length");
+            return Err(HistogramError::LengthMismatch);
         }
         if self.bounds.iter().any(|b| !b.is_finite()) {
-            return Err("bucket bound is not finite");
+            return Err(HistogramError::NonFiniteBound);
         }
         if !self.bounds.windows(2).all(|w| w[0] < w[1]) {
-            return Err("bucket bounds are not strictly increasing");
+            return Err(HistogramError::BoundsNotIncreasing);
         }
         if !self.counts.windows(2).all(|w| w[0] <= w[1]) {
-            return Err("bucket counts are not cumulative");
+            return Err(HistogramError::CountsNotCumulative);
         }
         if self.counts.last().is_some_and(|&c| c > self.count) {
-            return Err("a bucket count exceeds the total count");
+            return Err(HistogramError::BucketAboveCount);
         }
         if !self.sum.is_finite() {
-            return Err("sum is not finite");
+            return Err(HistogramError::NonFiniteSum);
         }
         Ok(())
     }
 }
 
 /// What a source says about one series.
+///
+/// More kinds of value may be added (a summary, say); a `match` needs a `_` arm.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Value {
     /// A cumulative, monotonic counter (it may reset to a lower value when the source restarts).
     Counter(Number),
@@ -103,12 +199,16 @@ pub enum Value {
     Gauge(f64),
     /// A cumulative histogram.
     Histogram(Histogram),
-    /// A plain number whose kind is not known yet: the exporter's kind rules decide it.
+    /// A plain number whose kind the source does not say: whoever reads the snapshot
+    /// decides it (by the metric's name, say).
     Untyped(Number),
 }
 
 /// The kind of a tracked series.
+///
+/// More kinds may be added along with [`Value`]'s; a `match` needs a `_` arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Kind {
     /// Monotonic counter.
     Counter,
@@ -119,7 +219,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// Lower-case name, as in config files and exposition `# TYPE` lines.
+    /// The lower-case name: `counter`, `gauge` or `histogram`.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Counter => "counter",
@@ -146,9 +246,14 @@ mod tests {
     fn histogram_validation_names_the_problem() {
         let mut h = Histogram::from_observations(vec![1.0, 2.0], &[1.0]);
         h.bounds = vec![2.0, 1.0];
+        assert_eq!(h.validate(), Err(HistogramError::BoundsNotIncreasing));
         assert_eq!(
-            h.validate(),
-            Err("bucket bounds are not strictly increasing")
+            HistogramError::BoundsNotIncreasing.to_string(),
+            "bucket bounds are not strictly increasing"
+        );
+        assert_eq!(
+            Histogram::new(vec![1.0], vec![2], 1, 0.5),
+            Err(HistogramError::BucketAboveCount)
         );
     }
 }

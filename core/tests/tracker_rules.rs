@@ -132,18 +132,13 @@ fn counter(name: &str, v: u64) -> Sample {
 }
 
 fn hist(bounds: &[f64], counts: &[u64], count: u64, sum: f64) -> Histogram {
-    Histogram {
-        bounds: bounds.to_vec(),
-        counts: counts.to_vec(),
-        count,
-        sum,
-    }
+    Histogram::from_parts(bounds.to_vec(), counts.to_vec(), count, sum)
 }
 
 fn assert_cumulative(h: &Histogram) {
-    assert_eq!(h.counts.len(), h.bounds.len(), "{h:?}");
-    assert!(h.counts.windows(2).all(|w| w[0] <= w[1]), "{h:?}");
-    assert!(h.counts.iter().all(|&c| c <= h.count), "{h:?}");
+    assert_eq!(h.counts().len(), h.bounds().len(), "{h:?}");
+    assert!(h.counts().windows(2).all(|w| w[0] <= w[1]), "{h:?}");
+    assert!(h.counts().iter().all(|&c| c <= h.count()), "{h:?}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -608,12 +603,16 @@ fn a_change_of_bucket_bounds_is_a_reset_and_count_and_sum_do_not_go_down() {
             let (total, delta) = c.histogram("h");
             assert_eq!(delta, &h3, "{case}: the delta is the whole new histogram");
             assert_eq!(
-                total.count,
-                before.count + 2,
+                total.count(),
+                before.count() + 2,
                 "{case}: the count total goes on"
             );
-            assert_eq!(total.sum, before.sum + 3.0, "{case}: the sum total goes on");
-            assert_eq!(total.bounds, new_bounds, "{case}");
+            assert_eq!(
+                total.sum(),
+                before.sum() + 3.0,
+                "{case}: the sum total goes on"
+            );
+            assert_eq!(total.bounds(), new_bounds, "{case}");
             assert_cumulative(total);
             let after_change = total.clone();
 
@@ -626,11 +625,11 @@ fn a_change_of_bucket_bounds_is_a_reset_and_count_and_sum_do_not_go_down() {
             assert_eq!(c.stats.resets, 0, "{case}");
             let (total, delta) = c.histogram("h");
             assert_eq!(delta, &hist(&new_bounds, &vec![1; n], 2, 4.0), "{case}");
-            assert_eq!(total.count, before.count + 4, "{case}");
-            assert_eq!(total.sum, before.sum + 7.0, "{case}");
-            assert_eq!(total.bounds, new_bounds, "{case}");
-            let summed: Vec<u64> = after_change.counts.iter().map(|c| c + 1).collect();
-            assert_eq!(total.counts, summed, "{case}");
+            assert_eq!(total.count(), before.count() + 4, "{case}");
+            assert_eq!(total.sum(), before.sum() + 7.0, "{case}");
+            assert_eq!(total.bounds(), new_bounds, "{case}");
+            let summed: Vec<u64> = after_change.counts().iter().map(|c| c + 1).collect();
+            assert_eq!(total.counts(), summed, "{case}");
             assert_cumulative(total);
             assert_eq!(
                 c.get("h").start,
@@ -677,10 +676,10 @@ fn invalid_histograms_are_rejected_and_do_not_poison() {
         assert_eq!(c.stats.resets, 0, "{why}");
         let (total, delta) = c.histogram("h");
         assert_eq!(total, &h1, "{why}");
-        assert_eq!(delta.count, 0, "{why}");
-        assert_eq!(delta.sum, 0.0, "{why}");
-        assert!(delta.counts.iter().all(|&c| c == 0), "{why}");
-        assert_eq!(delta.bounds, b, "{why}");
+        assert_eq!(delta.count(), 0, "{why}");
+        assert_eq!(delta.sum(), 0.0, "{why}");
+        assert!(delta.counts().iter().all(|&c| c == 0), "{why}");
+        assert_eq!(delta.bounds(), b, "{why}");
 
         let c = t.cycle(20, vec![Sample::histogram("h", hist(&b, &[2, 3], 4, 6.0))]);
         assert_eq!(c.stats.resets, 0, "{why}");
@@ -700,8 +699,8 @@ fn a_restart_that_moves_observations_to_lower_buckets_is_a_reset() {
     let b = vec![0.5, 1.0, 5.0, 10.0];
     let h1 = Histogram::from_observations(b.clone(), &[5.25, 5.25, 5.25]);
     let h2 = Histogram::from_observations(b.clone(), &[0.0, 0.0, 0.0]);
-    assert_eq!((h1.counts.as_slice(), h1.count), (&[0, 0, 0, 3][..], 3));
-    assert_eq!((h2.counts.as_slice(), h2.count), (&[3, 3, 3, 3][..], 3));
+    assert_eq!((h1.counts(), h1.count()), (&[0, 0, 0, 3][..], 3));
+    assert_eq!((h2.counts(), h2.count()), (&[3, 3, 3, 3][..], 3));
     for (initial, count_total) in [(Initial::Keep, 6), (Initial::Drop, 3)] {
         let mut t = Harness::new(initial);
         t.cycle(0, vec![Sample::histogram("h", h1.clone())]);
@@ -711,7 +710,7 @@ fn a_restart_that_moves_observations_to_lower_buckets_is_a_reset() {
         assert_cumulative(total);
         assert_eq!(c.stats.resets, 1, "{initial:?}");
         assert_eq!(delta, &h2, "{initial:?}");
-        assert_eq!(total.count, count_total, "{initial:?}");
+        assert_eq!(total.count(), count_total, "{initial:?}");
     }
 }
 
@@ -731,7 +730,7 @@ fn a_histogram_sum_going_down_is_not_a_reset() {
         assert_eq!(c.stats.resets, 0, "cycle {i}");
         let (total, _) = c.histogram("h");
         assert_eq!(total, h, "cycle {i}: the totals are the source's own");
-        counts.push(total.count);
+        counts.push(total.count());
     }
     assert_eq!(counts, [2, 3, 4]);
 }
@@ -757,7 +756,7 @@ fn an_infinite_histogram_sum_never_makes_the_sum_total_nan() {
             let c = t.cycle(i as u64 * 10, vec![Sample::histogram("h", h)]);
             let (total, delta) = c.histogram("h");
             assert!(
-                !total.sum.is_nan() && !delta.sum.is_nan(),
+                !total.sum().is_nan() && !delta.sum().is_nan(),
                 "sum {inf}, cycle {i}: total {total:?}, delta {delta:?}"
             );
         }

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+#[cfg(feature = "otlp")]
 pub use crate::sinks::otlp::OtlpConfig;
+#[cfg(feature = "prometheus")]
 pub use crate::sinks::prometheus::{PrometheusConfig, TlsServerConfig};
 pub use crate::sources::{DEFAULT_DENY_LABELS, KindRules, SourceConfig, SourceEntry};
 pub use crate::values::{
@@ -25,6 +27,8 @@ pub use crate::values::{
 pub use error::ConfigError;
 
 use crate::names::TranslationStrategy;
+#[cfg(not(all(feature = "prometheus", feature = "otlp")))]
+use crate::features::{self, LeftOut};
 use crate::pipeline::PipelineSettings;
 use crate::values::{Table, bounds};
 
@@ -57,8 +61,14 @@ pub struct Config {
     )]
     pub shutdown_timeout: DurationValue,
     /// The `/metrics` endpoint. Default: on `127.0.0.1:9464`.
+    #[cfg(feature = "prometheus")]
     #[serde(default)]
     pub prometheus: PrometheusConfig,
+    // Refused with an error naming the feature, rather than as an unknown key.
+    #[cfg(not(feature = "prometheus"))]
+    #[serde(default)]
+    #[allow(dead_code)] // never `Some`: reading one fails
+    prometheus: Option<LeftOut<features::Prometheus>>,
     /// Where to keep the trackers' state between runs, so a restart neither double counts
     /// nor loses what sources counted meanwhile (written atomically each cycle). Default:
     /// none (a restart starts every total again).
@@ -72,6 +82,7 @@ pub struct Config {
     pub instance: Option<String>,
     /// The OTLP push sink. Default: off, unless an `OTEL_EXPORTER_OTLP_ENDPOINT` variable is
     /// set.
+    #[cfg(feature = "otlp")]
     pub otlp: Option<OtlpConfig>,
     /// How source names become metric and label names, on `/metrics` and over OTLP alike,
     /// named as Prometheus' OTLP `translation_strategy`: `"UnderscoreEscapingWithSuffixes"`
@@ -81,6 +92,10 @@ pub struct Config {
     /// series under the scraped names. Default: `"UnderscoreEscapingWithSuffixes"`.
     #[serde(default)]
     pub translation_strategy: TranslationStrategy,
+    #[cfg(not(feature = "otlp"))]
+    #[serde(default)]
+    #[allow(dead_code)] // never `Some`: reading one fails
+    otlp: Option<LeftOut<features::Otlp>>,
     /// The sources, in order (read from the `[[source]]` tables by [`Config::parse`]).
     #[serde(skip)]
     pub sources: Vec<SourceEntry>,

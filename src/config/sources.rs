@@ -130,13 +130,17 @@ impl Reader<'_> {
         let span = value.span();
         let value = value.into_inner();
         value.as_str().and_then(sources::kind).ok_or_else(|| {
-            self.at(
-                span,
-                format!(
+            let reason = match value.as_str().and_then(sources::left_out) {
+                Some(feature) => format!(
+                    "source kind {value}: {}",
+                    crate::features::built_without(feature)
+                ),
+                None => format!(
                     "unknown source kind {value}: expected one of {}",
                     names.join(", ")
                 ),
-            )
+            };
+            self.at(span, reason)
         })
     }
 

@@ -9,11 +9,14 @@ use tokio::task::JoinHandle;
 
 use super::Error;
 use crate::pipeline::{Pipeline, Telemetry, ViewCell};
+#[cfg(feature = "otlp")]
 use crate::sinks::otlp::OtlpSink;
+#[cfg(feature = "prometheus")]
 use crate::sinks::prometheus::{Endpoint, serve};
 use crate::view::View;
 
 /// The endpoint's bound listener and what it serves.
+#[cfg(feature = "prometheus")]
 pub(super) type Server = (tokio::net::TcpListener, Endpoint);
 
 /// What [`Builder::spawn`](super::Builder::spawn) hands over to start.
@@ -21,7 +24,9 @@ pub(super) struct Parts {
     pub runtime: tokio::runtime::Handle,
     pub own: Option<tokio::runtime::Runtime>,
     pub pipeline: Pipeline,
+    #[cfg(feature = "prometheus")]
     pub endpoint: Option<(Server, SocketAddr)>,
+    #[cfg(feature = "otlp")]
     pub otlp: Option<OtlpSink>,
     pub manual: bool,
     pub shutdown_timeout: Duration,
@@ -43,6 +48,7 @@ pub struct Handle {
     stop_server: watch::Sender<bool>,
     clock: Option<JoinHandle<()>>,
     server: Option<JoinHandle<()>>,
+    #[cfg(feature = "otlp")]
     otlp: Option<OtlpSink>,
 }
 
@@ -55,6 +61,7 @@ impl Handle {
         let pipeline = Arc::new(Mutex::new(parts.pipeline));
         let (stop_clock, clock_stopped) = watch::channel(false);
         let (stop_server, server_stopped) = watch::channel(false);
+        #[cfg(feature = "prometheus")]
         let (server, local_addr) = match parts.endpoint {
             Some(((listener, endpoint), addr)) => {
                 let stopped = wait_for(server_stopped);
@@ -62,6 +69,11 @@ impl Handle {
                 (Some(task), Some(addr))
             }
             None => (None, None),
+        };
+        #[cfg(not(feature = "prometheus"))]
+        let (server, local_addr) = {
+            drop(server_stopped);
+            (None, None)
         };
         let clock = (!parts.manual).then(|| {
             let task = clock(pipeline.clone(), interval, wait_for(clock_stopped));
@@ -80,6 +92,7 @@ impl Handle {
             stop_server,
             clock,
             server,
+            #[cfg(feature = "otlp")]
             otlp: parts.otlp,
         }
     }
@@ -169,6 +182,7 @@ impl Handle {
                 Err(_) => problems.push(Error::FinalCycleTimeout(self.shutdown_timeout)),
             }
         }
+        #[cfg(feature = "otlp")]
         if let Some(sink) = self.otlp.take()
             && let Err(e) = sink.flush_and_stop(self.shutdown_timeout).await
         {

@@ -44,7 +44,9 @@ use snapbridge_core::MetricsSource;
 
 use crate::config::Config;
 use crate::pipeline::{Pipeline, PipelineSettings};
+#[cfg(feature = "otlp")]
 use crate::sinks::otlp::{OtlpConfig, OtlpSink, Settings};
+#[cfg(feature = "prometheus")]
 use crate::sinks::prometheus::{Endpoint, PrometheusConfig, Renderer, Security};
 use crate::sources::{SourceConfig, SourceEntry};
 
@@ -69,10 +71,15 @@ pub struct Builder {
     pipeline: PipelineSettings,
     shutdown_timeout: Duration,
     sources: Vec<SourceSpec>,
+    #[cfg(feature = "prometheus")]
     prometheus: Option<PrometheusConfig>,
+    #[cfg(feature = "prometheus")]
     stale_after: Option<Duration>,
+    #[cfg(feature = "otlp")]
     otlp: Option<OtlpConfig>,
+    #[cfg(feature = "otlp")]
     otlp_env: bool,
+    #[cfg(feature = "otlp")]
     instance: Option<String>,
     manual: bool,
 }
@@ -90,10 +97,15 @@ impl Builder {
             pipeline: PipelineSettings::default(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             sources: Vec::new(),
+            #[cfg(feature = "prometheus")]
             prometheus: Some(PrometheusConfig::default()),
+            #[cfg(feature = "prometheus")]
             stale_after: None,
+            #[cfg(feature = "otlp")]
             otlp: None,
+            #[cfg(feature = "otlp")]
             otlp_env: true,
+            #[cfg(feature = "otlp")]
             instance: None,
             manual: false,
         }
@@ -116,9 +128,15 @@ impl Builder {
         let mut builder = Builder::new();
         builder.pipeline = config.pipeline_settings();
         builder.shutdown_timeout = config.shutdown_timeout.0;
-        builder.prometheus = Some(config.prometheus.clone());
-        builder.otlp = config.otlp.clone();
-        builder.instance = config.instance.clone();
+        #[cfg(feature = "prometheus")]
+        {
+            builder.prometheus = Some(config.prometheus.clone());
+        }
+        #[cfg(feature = "otlp")]
+        {
+            builder.otlp = config.otlp.clone();
+            builder.instance = config.instance.clone();
+        }
         builder.sources = config
             .own_sources()
             .cloned()
@@ -187,25 +205,32 @@ impl Builder {
     }
 
     /// Serves `/metrics` with these settings (address, TLS, basic auth).
+    #[cfg(feature = "prometheus")]
     pub fn prometheus(mut self, config: PrometheusConfig) -> Self {
         self.prometheus = Some(config);
         self
     }
 
     /// Serves `/metrics` on `addr` (port 0: any free port, see [`Handle::local_addr`]).
+    #[cfg(feature = "prometheus")]
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.prometheus.get_or_insert_with(Default::default).listen = addr;
         self
     }
 
     /// No `/metrics` endpoint: nothing is rendered for it either.
+    #[cfg_attr(not(feature = "prometheus"), allow(unused_mut))]
     pub fn without_prometheus(mut self) -> Self {
-        self.prometheus = None;
+        #[cfg(feature = "prometheus")]
+        {
+            self.prometheus = None;
+        }
         self
     }
 
     /// `/healthz` fails when the last cycle is older than this (default: three intervals
     /// and 30 s).
+    #[cfg(feature = "prometheus")]
     pub fn healthz_stale_after(mut self, age: Duration) -> Self {
         self.stale_after = Some(age);
         self
@@ -213,6 +238,7 @@ impl Builder {
 
     /// Pushes over OTLP with these settings; the `OTEL_EXPORTER_OTLP_*` variables fill
     /// what they leave out, unless [`Builder::otlp_from_env`] turns that off.
+    #[cfg(feature = "otlp")]
     pub fn otlp(mut self, config: OtlpConfig) -> Self {
         self.otlp = Some(config);
         self
@@ -220,20 +246,26 @@ impl Builder {
 
     /// Whether the standard `OTEL_*` variables count (they do by default, as in any
     /// OpenTelemetry SDK): an `OTEL_EXPORTER_OTLP_ENDPOINT` alone turns the push on.
+    #[cfg(feature = "otlp")]
     pub fn otlp_from_env(mut self, read: bool) -> Self {
         self.otlp_env = read;
         self
     }
 
     /// No OTLP push, whatever the environment says.
+    #[cfg_attr(not(feature = "otlp"), allow(unused_mut))]
     pub fn without_otlp(mut self) -> Self {
-        self.otlp = None;
-        self.otlp_env = false;
+        #[cfg(feature = "otlp")]
+        {
+            self.otlp = None;
+            self.otlp_env = false;
+        }
         self
     }
 
     /// This instance's identity over OTLP (`service.instance.id`); default
     /// `<host>:<port of /metrics>`.
+    #[cfg(feature = "otlp")]
     pub fn instance(mut self, id: impl Into<String>) -> Self {
         self.instance = Some(id.into());
         self
@@ -278,26 +310,37 @@ impl Builder {
                 }
             }
         }
+        #[cfg(feature = "prometheus")]
         let endpoint = match &self.prometheus {
             Some(config) => Some(self.endpoint(config, &mut pipeline)?),
             None => None,
         };
-        let local_addr = endpoint.as_ref().map(|(_, addr)| *addr);
-        let instance = self
-            .instance
-            .clone()
-            .unwrap_or_else(|| instance_id(local_addr));
-        let env = |name: &str| self.otlp_env.then(|| std::env::var(name).ok()).flatten();
-        let otlp = Settings::resolve(self.otlp.as_ref(), env, &instance)
-            .map_err(Error::Otlp)?
-            .map(|settings| OtlpSink::spawn(settings, pipeline.subscribe(), pipeline.telemetry()))
-            .transpose()
-            .map_err(Error::Otlp)?;
+        #[cfg(feature = "otlp")]
+        let otlp = {
+            #[cfg(feature = "prometheus")]
+            let local_addr = endpoint.as_ref().map(|(_, addr)| *addr);
+            #[cfg(not(feature = "prometheus"))]
+            let local_addr = None;
+            let instance = self
+                .instance
+                .clone()
+                .unwrap_or_else(|| instance_id(local_addr));
+            let env = |name: &str| self.otlp_env.then(|| std::env::var(name).ok()).flatten();
+            Settings::resolve(self.otlp.as_ref(), env, &instance)
+                .map_err(Error::Otlp)?
+                .map(|settings| {
+                    OtlpSink::spawn(settings, pipeline.subscribe(), pipeline.telemetry())
+                })
+                .transpose()
+                .map_err(Error::Otlp)?
+        };
         Ok(Handle::start(handle::Parts {
             runtime,
             own,
             pipeline,
+            #[cfg(feature = "prometheus")]
             endpoint,
+            #[cfg(feature = "otlp")]
             otlp,
             manual: self.manual,
             shutdown_timeout: self.shutdown_timeout,
@@ -305,6 +348,7 @@ impl Builder {
     }
 
     /// Binds the endpoint's listener and hooks its renderer into the pipeline.
+    #[cfg(feature = "prometheus")]
     fn endpoint(
         &self,
         config: &PrometheusConfig,
@@ -336,6 +380,7 @@ impl Builder {
 
 /// A stable identity for this instance: the host name and the port it serves on, so
 /// several snapbridges feeding one backend never collide (`service.instance.id`).
+#[cfg(feature = "otlp")]
 fn instance_id(listen: Option<SocketAddr>) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()

@@ -88,6 +88,8 @@ impl FamilyTable {
                 .any(|s| taken(&format!("{exposed}{s}"))),
             Kind::Counter => exposed.strip_suffix("_total").is_some_and(taken),
             Kind::Gauge => taken(&format!("{exposed}_total")),
+            // A kind added to the core later: no suffixed lines of its own yet.
+            _ => false,
         };
         histogram_parent || own
     }

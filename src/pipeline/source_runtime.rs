@@ -111,7 +111,7 @@ impl SourceRuntime {
     }
 
     /// Restores the tracker's state saved by a previous run.
-    pub fn restore_state(&mut self, text: &str) -> Result<usize, String> {
+    pub fn restore_state(&mut self, text: &str) -> Result<usize, snapbridge_core::StateError> {
         self.tracker.restore_state(text)
     }
 

@@ -4,7 +4,8 @@
 //! everything about it: its config struct (its own keys, their defaults and checks, the
 //! doc comments that document them), its puller (a [`Source`]) and its tests. The keys every
 //! source has live in one shared [`SourceConfig`]; the config file reads both from the same
-//! table. Adding a kind is its folder and one line in `source_kinds!` below.
+//! table. Adding a kind is its folder and one line in `source_kinds!` below; a kind behind a
+//! Cargo feature carries its `#[cfg]` on that line and is named in [`left_out`].
 //!
 //! In-process sources (an application's own `snapbridge_core::MetricsSource`) are added in
 //! code with a [`SourceConfig`] and run through [`InProcess`].
@@ -51,6 +52,7 @@ source_kinds! {
     http => HttpConfig,
     file => FileConfig,
     batch_dir => BatchDirConfig,
+    #[cfg(feature = "redis")]
     redis => RedisConfig,
     exec => ExecConfig,
     #[cfg(test)]
@@ -60,6 +62,14 @@ source_kinds! {
 /// The registered kind named `name`.
 pub fn kind(name: &str) -> Option<&'static KindEntry> {
     kinds().iter().find(|k| k.name == name)
+}
+
+/// The Cargo feature that brings in the kind named `name`, when this build left it out.
+pub fn left_out(name: &str) -> Option<&'static str> {
+    match name {
+        "redis" if !cfg!(feature = "redis") => Some("redis"),
+        _ => None,
+    }
 }
 
 /// A value a source could not turn into a sample (a string where a number belongs, say).

@@ -119,6 +119,11 @@ impl Transport {
             pem,
         });
         let tls = http_client::tls_config(extra)?;
+        let scheme = settings
+            .url
+            .split_once("://")
+            .map_or("", |(scheme, _)| scheme);
+        http_client::check_scheme("OTLP endpoint", scheme)?;
         match settings.protocol {
             Protocol::Grpc => {
                 let endpoint = Endpoint::from_shared(settings.url.clone())

@@ -14,6 +14,10 @@ mod negotiate;
 mod numbers;
 pub mod protobuf;
 pub mod render;
+#[cfg(feature = "tls")]
+mod security;
+#[cfg(not(feature = "tls"))]
+#[path = "security_plain.rs"]
 mod security;
 mod server;
 mod status_page;

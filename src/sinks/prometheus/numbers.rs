@@ -76,6 +76,7 @@ pub fn write_number(out: &mut Vec<u8>, n: Number) {
     match n {
         Number::Int(i) => write_u64(out, i),
         Number::Float(f) => write_f64(out, f),
+        other => write_f64(out, other.as_f64()),
     }
 }
 

@@ -23,6 +23,7 @@ pub const PROTOBUF_CONTENT_TYPE: &str =
 // metrics.proto's MetricType values.
 const COUNTER: u64 = 0;
 const GAUGE: u64 = 1;
+const UNTYPED: u64 = 3;
 const HISTOGRAM: u64 = 4;
 
 /// Renders every family of `view` as length-delimited `MetricFamily` messages, families in
@@ -63,6 +64,8 @@ fn write_family_header(out: &mut Vec<u8>, family: &Family) {
         Kind::Counter => COUNTER,
         Kind::Gauge => GAUGE,
         Kind::Histogram => HISTOGRAM,
+        // A kind added to the core later: declared untyped until it has a mapping.
+        _ => UNTYPED,
     };
     // proto2: the type is written even when it is COUNTER (0).
     key(out, 3, WireType::Varint);
@@ -105,10 +108,10 @@ fn write_metric(out: &mut Vec<u8>, scratch: &mut Vec<u8>, family: &Family, point
 /// the finite buckets only: the `+Inf` bucket is the sample count, as parsers know.
 fn write_histogram(out: &mut Vec<u8>, h: &Histogram, start: SystemTime) {
     key(out, 1, WireType::Varint);
-    varint(out, h.count);
-    fixed64_field(out, 2, h.sum.to_bits());
+    varint(out, h.count());
+    fixed64_field(out, 2, h.sum().to_bits());
     let mut bucket = Vec::with_capacity(16);
-    for (bound, count) in h.bounds.iter().zip(&h.counts) {
+    for (bound, count) in h.bounds().iter().zip(h.counts()) {
         bucket.clear();
         // Bucket { cumulative_count = 1; upper_bound = 2 }
         key(&mut bucket, 1, WireType::Varint);

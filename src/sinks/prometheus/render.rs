@@ -237,7 +237,7 @@ pub(super) fn write_created(out: &mut Vec<u8>, family: Name, labels: &[u8], star
 fn write_histogram(out: &mut Vec<u8>, family: Name, labels: &[u8], h: &Histogram) {
     let mut le = String::new();
     let with = |suffix| Name { suffix, ..family };
-    for (bound, count) in h.bounds.iter().zip(&h.counts) {
+    for (bound, count) in h.bounds().iter().zip(h.counts()) {
         le.clear();
         go_float(&mut le, *bound);
         write_sample(out, with(b"_bucket"), labels, Some(le.as_bytes()));
@@ -245,13 +245,13 @@ fn write_histogram(out: &mut Vec<u8>, family: Name, labels: &[u8], h: &Histogram
         out.push(b'\n');
     }
     write_sample(out, with(b"_bucket"), labels, Some(b"+Inf"));
-    write_u64(out, h.count);
+    write_u64(out, h.count());
     out.push(b'\n');
     write_sample(out, with(b"_sum"), labels, None);
-    write_f64(out, h.sum);
+    write_f64(out, h.sum());
     out.push(b'\n');
     write_sample(out, with(b"_count"), labels, None);
-    write_u64(out, h.count);
+    write_u64(out, h.count());
 }
 
 /// Writes `name suffix{labels[,le="..."]} ` (no braces when there is no label at all), or

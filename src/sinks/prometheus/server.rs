@@ -109,17 +109,17 @@ pub async fn serve(
         let endpoint = endpoint.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            match endpoint.security.tls.clone() {
-                None => serve_connection(stream, peer, endpoint).await,
-                Some(acceptor) => {
-                    // A handshake that does not finish is a slowloris too.
-                    match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => serve_connection(tls, peer, endpoint).await,
-                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    }
+            #[cfg(feature = "tls")]
+            if let Some(acceptor) = endpoint.security.tls.clone() {
+                // A handshake that does not finish is a slowloris too.
+                match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
+                    Ok(Ok(tls)) => serve_connection(tls, peer, endpoint).await,
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                 }
+                return;
             }
+            serve_connection(stream, peer, endpoint).await
         });
     }
 }

@@ -124,12 +124,7 @@ impl State {
                     running
                 })
                 .collect();
-            let h = Histogram {
-                bounds: self.bounds.clone(),
-                counts,
-                count: t.observed,
-                sum: t.sum,
-            };
+            let h = Histogram::from_parts(self.bounds.clone(), counts, t.observed, t.sum);
             let mut dur = Sample::histogram("operation_duration", h)
                 .with_unit("s")
                 .with_description("Duration of the operations recorded in batch files");

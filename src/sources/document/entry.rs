@@ -238,6 +238,7 @@ pub fn check_counter(n: Number) -> Result<Number, Problem> {
             format!("the counter is {f}: counters never go below 0"),
         )),
         Number::Float(_) => Ok(n),
+        other => check_counter(Number::Float(other.as_f64())),
     }
 }
 
@@ -293,12 +294,7 @@ fn histogram(obj: &Map<String, Json>) -> Result<Histogram, Problem> {
             };
             let sum = sum.ok_or_else(|| bad("no \"sum\"".into()))?;
             let (bounds, counts) = pairs.into_iter().unzip();
-            Histogram {
-                bounds,
-                counts,
-                count,
-                sum,
-            }
+            Histogram::from_parts(bounds, counts, count, sum)
         }
         Some(Json::Array(bounds)) => {
             let bounds: Vec<f64> = bounds
@@ -325,12 +321,7 @@ fn histogram(obj: &Map<String, Json>) -> Result<Histogram, Problem> {
                     .collect::<Result<Vec<u64>, _>>()?;
                 let count = count.ok_or_else(|| bad("no \"count\"".into()))?;
                 let sum = sum.ok_or_else(|| bad("no \"sum\"".into()))?;
-                Histogram {
-                    bounds,
-                    counts,
-                    count,
-                    sum,
-                }
+                Histogram::from_parts(bounds, counts, count, sum)
             }
         }
         Some(other) => {

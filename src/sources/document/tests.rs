@@ -91,12 +91,15 @@ fn typed_entries_and_arrays() {
     assert_eq!(reads.key.labels.get("code"), Some("200"));
     match value_of(&p, "lat") {
         Value::Histogram(h) => {
-            assert_eq!((h.counts.clone(), h.count, h.sum), (vec![1, 3], 4, 2.5));
+            assert_eq!(
+                (h.counts().to_vec(), h.count(), h.sum()),
+                (vec![1, 3], 4, 2.5)
+            );
         }
         v => panic!("{v:?}"),
     }
     match value_of(&p, "seed3") {
-        Value::Histogram(h) => assert_eq!((h.counts.clone(), h.count), (vec![1, 2], 3)),
+        Value::Histogram(h) => assert_eq!((h.counts().to_vec(), h.count()), (vec![1, 2], 3)),
         v => panic!("{v:?}"),
     }
     let arr = br#"[{"name": "a", "type": "gauge", "value": -1}, {"type": "gauge", "value": 1}, 5]"#;

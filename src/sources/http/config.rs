@@ -46,6 +46,14 @@ impl KindConfig for HttpConfig {
                 format!("{} is not an http:// or https:// URL", self.url),
             ));
         }
+        crate::http_client::check_scheme(&self.url.to_string(), self.url.scheme())
+            .map_err(|reason| KeyError::new("url", reason))?;
+        if self.ca_file.is_some() && !crate::features::TLS {
+            return Err(KeyError::new(
+                "ca_file",
+                crate::features::built_without("tls"),
+            ));
+        }
         for name in self.headers.keys() {
             if hyper::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 return Err(KeyError::new(

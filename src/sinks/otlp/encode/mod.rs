@@ -152,6 +152,8 @@ impl Encoder {
                 Kind::Gauge => (5, 0),
                 Kind::Counter => (7, 4),
                 Kind::Histogram => (9, 2),
+                // A kind added to the core later has no OTLP mapping here yet: not sent.
+                _ => continue,
             };
             let data_len = buf.len() + extra;
             let unit = family.unit.as_deref().unwrap_or("");
@@ -214,8 +216,8 @@ fn number_point(buf: &mut Vec<u8>, attrs: &[u8], start: u64, now: u64, value: Nu
 
 /// One `HistogramDataPoint`; OTLP buckets are per bucket (not cumulative) and include `+Inf`.
 fn histogram_point(buf: &mut Vec<u8>, attrs: &[u8], start: u64, now: u64, h: &Histogram) {
-    let buckets = h.counts.len() + 1;
-    let bounds = h.bounds.len();
+    let buckets = h.counts().len() + 1;
+    let bounds = h.bounds().len();
     let mut len = attrs.len() + 9 * 4 + len_field_len(6, 8 * buckets);
     if bounds > 0 {
         len += len_field_len(7, 8 * bounds);
@@ -224,19 +226,19 @@ fn histogram_point(buf: &mut Vec<u8>, attrs: &[u8], start: u64, now: u64, h: &Hi
     buf.extend_from_slice(attrs);
     fixed64_field(buf, 2, start);
     fixed64_field(buf, 3, now);
-    fixed64_field(buf, 4, h.count);
+    fixed64_field(buf, 4, h.count());
     key(buf, 5, WireType::Fixed64); // sum
-    buf.extend_from_slice(&h.sum.to_bits().to_le_bytes());
+    buf.extend_from_slice(&h.sum().to_bits().to_le_bytes());
     len_header(buf, 6, 8 * buckets); // bucket_counts, packed fixed64
     let mut below = 0u64;
-    for &c in &h.counts {
+    for &c in h.counts() {
         buf.extend_from_slice(&c.saturating_sub(below).to_le_bytes());
         below = c;
     }
-    buf.extend_from_slice(&h.count.saturating_sub(below).to_le_bytes());
+    buf.extend_from_slice(&h.count().saturating_sub(below).to_le_bytes());
     if bounds > 0 {
         len_header(buf, 7, 8 * bounds); // explicit_bounds, packed double
-        for b in &h.bounds {
+        for b in h.bounds() {
             buf.extend_from_slice(&b.to_bits().to_le_bytes());
         }
     }
@@ -253,20 +255,20 @@ fn counter_increase(total: Number, prev: Number) -> Number {
 }
 
 fn histogram_increase(total: &Histogram, prev: &Histogram) -> Histogram {
-    if total.bounds != prev.bounds || total.count < prev.count {
+    if total.bounds() != prev.bounds() || total.count() < prev.count() {
         return total.clone();
     }
-    Histogram {
-        bounds: total.bounds.clone(),
-        counts: total
-            .counts
+    Histogram::from_parts(
+        total.bounds().to_vec(),
+        total
+            .counts()
             .iter()
-            .zip(&prev.counts)
+            .zip(prev.counts())
             .map(|(t, p)| t.saturating_sub(*p))
             .collect(),
-        count: total.count - prev.count,
-        sum: total.sum - prev.sum,
-    }
+        total.count() - prev.count(),
+        total.sum() - prev.sum(),
+    )
 }
 
 #[cfg(test)]

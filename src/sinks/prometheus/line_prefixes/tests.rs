@@ -84,23 +84,19 @@ fn value(kind: Kind, cycle: u64, i: usize, force_gauge: bool) -> TrackedValue {
             total: Number::Int(x),
             delta: Number::Int(1),
         },
-        Kind::Gauge => TrackedValue::Gauge(if x.is_multiple_of(5) {
-            f64::NAN
-        } else {
-            x as f64 - 3.25
-        }),
         Kind::Histogram => {
-            let h = Histogram {
-                bounds: vec![0.1, 1.0],
-                counts: vec![x, x + 1],
-                count: x + 2,
-                sum: x as f64 * 0.3,
-            };
+            let h = Histogram::from_parts(vec![0.1, 1.0], vec![x, x + 1], x + 2, x as f64 * 0.3);
             TrackedValue::Histogram {
                 total: Box::new(h.clone()),
                 delta: Box::new(h),
             }
         }
+        // Gauges, and any kind added to the core later, as gauges.
+        _ => TrackedValue::Gauge(if x.is_multiple_of(5) {
+            f64::NAN
+        } else {
+            x as f64 - 3.25
+        }),
     }
 }
 
