@@ -33,7 +33,7 @@ mod tracker;
 mod value;
 
 pub use labels::Labels;
-pub use snapshot::{Sample, SeriesKey, Snapshot};
+pub use snapshot::{Sample, SampleRef, SeriesKey, Snapshot};
 pub use source::{MetricsSource, SourceError};
 pub use tracker::{
     CycleStats, DeltaTracker, Initial, RejectReason, SeriesInfo, Tracked, TrackedValue,

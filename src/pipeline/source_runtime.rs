@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use snapbridge_core::{
-    CycleStats, DeltaTracker, RejectReason, SeriesInfo, SourceError, TrackerConfig,
+    CycleStats, DeltaTracker, RejectReason, SeriesInfo, Snapshot, SourceError, TrackerConfig,
 };
 
 use super::families::FamilyTable;
@@ -37,7 +37,9 @@ pub struct SourceRuntime {
     tracker: DeltaTracker<Arc<SeriesMeta>>,
     static_labels: Vec<(String, String)>,
     max_series: usize,
-    samples: Vec<snapbridge_core::Sample>,
+    // The snapshot being applied; its strings stay with it, and it goes back to the source
+    // to be refilled in place (`Source::recycle`).
+    snapshot: Snapshot,
     /// Totals and last-cycle drops.
     pub counters: SourceCounters,
     /// Status as shown on the status page.
@@ -70,7 +72,7 @@ impl SourceRuntime {
             }),
             static_labels,
             max_series: config.max_series,
-            samples: Vec::new(),
+            snapshot: Snapshot::new(),
             // Every tracker reason starts at 0, so dashboards and alerts see a series (and
             // its first increase) instead of "no data".
             counters: SourceCounters {
@@ -140,7 +142,7 @@ impl SourceRuntime {
                 return;
             }
         };
-        self.samples = pulled.snapshot.samples;
+        self.snapshot = pulled.snapshot;
         self.status.last_warning = None;
         for r in &pulled.rejected {
             *self.counters.rejected.entry(r.reason).or_default() += 1;
@@ -156,7 +158,7 @@ impl SourceRuntime {
             self.status.last_warning = Some(warning);
         }
         let mut norm = NormalizeStats::default();
-        self.normalizer.normalize(&mut self.samples, &mut norm);
+        let normalizer = &mut self.normalizer;
         let before = out.len();
         let mut dropped_limit = 0u64;
         let mut dropped_conflict = 0u64;
@@ -182,9 +184,13 @@ impl SourceRuntime {
                 merge_labels(static_labels, info.key.labels.as_slice()),
             )))
         };
-        let stats = self
-            .tracker
-            .observe(now, self.samples.drain(..), attach, out);
+        let samples = self
+            .snapshot
+            .samples
+            .iter_mut()
+            .filter_map(|s| normalizer.normalize_ref(s, &mut norm));
+        let stats = self.tracker.observe_borrowed(now, samples, attach, out);
+        self.source.recycle(std::mem::take(&mut self.snapshot));
         self.tracker.expire(now);
         self.record(&stats, &norm, dropped_limit, dropped_conflict);
         self.status.up = true;

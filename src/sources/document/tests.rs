@@ -146,7 +146,7 @@ fn document_problems_fail_with_one_line() {
 
 #[test]
 fn python_tokens_only_outside_strings() {
-    let out = python_tokens_to_strings(br#"{"a": NaN, "b": "NaN Infinity", "c": -Infinity}"#);
+    let out = quote_unreadable_tokens(br#"{"a": NaN, "b": "NaN Infinity", "c": -Infinity}"#);
     assert_eq!(
         String::from_utf8(out).unwrap(),
         r#"{"a": "NaN", "b": "NaN Infinity", "c": "-Infinity"}"#
