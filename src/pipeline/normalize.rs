@@ -130,7 +130,12 @@ impl Normalizer {
     }
 
     /// The value with its kind resolved; `None` when the rules export it under no kind.
-    fn resolve_value(&mut self, name: &str, value: Value, stats: &mut NormalizeStats) -> Option<Value> {
+    fn resolve_value(
+        &mut self,
+        name: &str,
+        value: Value,
+        stats: &mut NormalizeStats,
+    ) -> Option<Value> {
         let value = match value {
             Value::Untyped(n) => match self.kind_for(name) {
                 Some(Kind::Counter) => Value::Counter(n),

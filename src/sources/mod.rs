@@ -153,7 +153,10 @@ pub struct Spare(Arc<std::sync::Mutex<Vec<Sample>>>);
 impl Spare {
     /// The kept samples, leaving none (a pull that overlaps another simply starts empty).
     pub fn take(&self) -> Vec<Sample> {
-        self.0.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default()
+        self.0
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
     }
 
     /// Keeps `samples` for the next pull.

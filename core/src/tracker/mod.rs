@@ -198,6 +198,9 @@ impl<M: Clone> DeltaTracker<M> {
                 let entry = &mut self.slots[i as usize].entry;
                 if entry.seen_in == cycle {
                     stats.rejected[RejectReason::Duplicate as usize] += 1;
+                    if stats.first_duplicate.is_none() {
+                        stats.first_duplicate = Some(key.borrow().clone());
+                    }
                     order.push(NO_SLOT);
                     continue;
                 }
@@ -220,7 +223,10 @@ impl<M: Clone> DeltaTracker<M> {
             // A series saved by a previous run continues from its saved state.
             if found.is_none()
                 && !self.restored.is_empty()
-                && let Some(r) = self.restored.remove(key.borrow()).filter(|r| r.kind == kind)
+                && let Some(r) = self
+                    .restored
+                    .remove(key.borrow())
+                    .filter(|r| r.kind == kind)
             {
                 let info = SeriesInfo {
                     key: key.borrow(),

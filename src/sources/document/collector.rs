@@ -135,13 +135,21 @@ impl Collector {
 
     /// One value of a plain map under the (flattened) name `name`: a number, a typed
     /// entry, or a group of nested metrics.
-    pub fn value(&mut self, name: Cow<'_, str>, node: &Node<'_>, opts: &DocumentOptions, depth: usize) {
+    pub fn value(
+        &mut self,
+        name: Cow<'_, str>,
+        node: &Node<'_>,
+        opts: &DocumentOptions,
+        depth: usize,
+    ) {
         match node {
             Node::Object(obj) if entry::is_typed(obj) => entry::typed(name, obj, opts, self),
             Node::Object(_) if depth + 1 >= MAX_DEPTH => self.reject(
                 name.into_owned(),
                 reason::NON_NUMERIC,
-                format!("objects nested more than {MAX_DEPTH} deep are not flattened: use `pointer`"),
+                format!(
+                    "objects nested more than {MAX_DEPTH} deep are not flattened: use `pointer`"
+                ),
             ),
             Node::Object(obj) => self.map(obj, Some(&name), opts, depth + 1),
             Node::Null => {}
@@ -150,7 +158,13 @@ impl Collector {
     }
 
     /// Walks a plain map: numbers, typed entries, and nested plain objects (flattened).
-    pub fn map(&mut self, map: &Fields<'_>, prefix: Option<&str>, opts: &DocumentOptions, depth: usize) {
+    pub fn map(
+        &mut self,
+        map: &Fields<'_>,
+        prefix: Option<&str>,
+        opts: &DocumentOptions,
+        depth: usize,
+    ) {
         for (key, value) in map {
             let name: Cow<'_, str> = match prefix {
                 Some(p) => format!("{p}_{key}").into(),

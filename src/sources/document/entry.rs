@@ -92,8 +92,8 @@ fn build<'n>(
     };
     check_name(name)?;
     let mut labels = out.take_scratch();
-    let result = labels_of(Node::field(obj, "labels"), &mut labels)
-        .and_then(|()| value_of(name, obj, opts));
+    let result =
+        labels_of(Node::field(obj, "labels"), &mut labels).and_then(|()| value_of(name, obj, opts));
     let value = match result {
         Ok(value) => value,
         Err(e) => {

@@ -70,7 +70,9 @@ impl<'a> Node<'a> {
         match self {
             Node::Null => "null".into(),
             Node::Bool(b) => b.to_string(),
-            Node::U64(_) | Node::I64(_) | Node::F64(_) => format!("the number {}", self.number_text()),
+            Node::U64(_) | Node::I64(_) | Node::F64(_) => {
+                format!("the number {}", self.number_text())
+            }
             Node::OutOfRange(t) => format!("the number {}", shorten(t, 40)),
             Node::Str(s) => format!("the string {:?}", shorten(s, 40)),
             Node::Array(_) => "an array".into(),
@@ -83,7 +85,9 @@ impl<'a> Node<'a> {
         match self {
             Node::U64(u) => u.to_string(),
             Node::I64(i) => i.to_string(),
-            Node::F64(f) => serde_json::Number::from_f64(*f).map_or_else(|| f.to_string(), |n| n.to_string()),
+            Node::F64(f) => {
+                serde_json::Number::from_f64(*f).map_or_else(|| f.to_string(), |n| n.to_string())
+            }
             Node::OutOfRange(t) => t.to_string(),
             _ => String::new(),
         }
@@ -140,7 +144,11 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 
     fn visit_i64<E>(self, i: i64) -> Result<Node<'de>, E> {
-        Ok(if i >= 0 { Node::U64(i as u64) } else { Node::I64(i) })
+        Ok(if i >= 0 {
+            Node::U64(i as u64)
+        } else {
+            Node::I64(i)
+        })
     }
 
     fn visit_f64<E>(self, f: f64) -> Result<Node<'de>, E> {

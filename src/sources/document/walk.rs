@@ -5,9 +5,9 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use super::DocumentOptions;
 use super::collector::Collector;
 use super::node::{KeySeed, Node, NodeSeed};
-use super::DocumentOptions;
 
 /// What the walk found at the document's root (or at the pointer's target).
 pub enum Found {
