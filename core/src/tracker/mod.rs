@@ -381,11 +381,14 @@ impl<M: Clone> DeltaTracker<M> {
     }
 }
 
+/// A sample taken apart: key, value, unit, description.
+type Parts<K, T> = (K, Value, Option<T>, Option<T>);
+
 /// What `observe` accepts: an owned sample, or one lent with its strings.
 trait Item {
     type Key: Borrow<SeriesKey>;
     type Text: AsRef<str>;
-    fn into_parts(self) -> (Self::Key, Value, Option<Self::Text>, Option<Self::Text>);
+    fn into_parts(self) -> Parts<Self::Key, Self::Text>;
     /// The key kept for a new series: moved when owned, copied when lent.
     fn own(key: Self::Key) -> SeriesKey;
 }
@@ -393,7 +396,7 @@ trait Item {
 impl Item for Sample {
     type Key = SeriesKey;
     type Text = String;
-    fn into_parts(self) -> (SeriesKey, Value, Option<String>, Option<String>) {
+    fn into_parts(self) -> Parts<SeriesKey, String> {
         (self.key, self.value, self.unit, self.description)
     }
     fn own(key: SeriesKey) -> SeriesKey {
@@ -404,7 +407,7 @@ impl Item for Sample {
 impl<'a> Item for SampleRef<'a> {
     type Key = Cow<'a, SeriesKey>;
     type Text = &'a str;
-    fn into_parts(self) -> (Cow<'a, SeriesKey>, Value, Option<&'a str>, Option<&'a str>) {
+    fn into_parts(self) -> Parts<Cow<'a, SeriesKey>, &'a str> {
         (self.key, self.value, self.unit, self.description)
     }
     fn own(key: Cow<'a, SeriesKey>) -> SeriesKey {

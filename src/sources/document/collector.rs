@@ -229,6 +229,8 @@ fn set_text(kept: &mut Option<String>, read: Option<&str>) {
 }
 
 /// The same (empty) vector with another lifetime, keeping its allocation.
+// `filter_map` (not `filter`) is what changes the element type's lifetime.
+#[allow(clippy::unnecessary_filter_map)]
 fn recycle<'a, 'b>(mut v: RawLabels<'a>) -> RawLabels<'b> {
     v.clear();
     // An empty vector of a type with the same layout is collected in place: no allocation.
