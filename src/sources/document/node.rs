@@ -4,7 +4,7 @@
 //! at 100k entries per document that malloc/free traffic was most of a pull. A [`Node`]
 //! borrows keys and strings from the input (an escaped string is the only copy), keeps an
 //! object's fields in one vector in document order, and is built only for one entry at a
-//! time: the document's outer map or array is walked by [`super::walk`] without a tree.
+//! time: the document's outer map or array is streamed without a tree (see `walk.rs`).
 
 use std::borrow::Cow;
 use std::fmt;
