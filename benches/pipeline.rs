@@ -7,7 +7,10 @@
 //!
 //! - `cycle/N`: normalise + DeltaTracker + publish (self-metrics and the text body
 //!   rendered) for one snapshot of N series, in steady state (every series already known,
-//!   counters moving). The pull itself is excluded: the snapshot is built outside the timer.
+//!   counters moving). The pull itself is excluded: the snapshot the pipeline handed back
+//!   is refilled with the next values outside the timer.
+//! - `cycle/with_pull/N`: the same with the refill (what a source implementing
+//!   `MetricsSource::snapshot_into` does) inside the timer.
 //! - `render/N`: the text body alone, from a published view, from scratch (what the first
 //!   cycle, a cycle after churn and the OpenMetrics form cost);
 //! - `render/cached/N`: the same body in steady state, from the cached line prefixes
@@ -29,7 +32,7 @@ use std::time::{Duration, SystemTime};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 mod common;
-use common::{pipeline, synthetic};
+use common::{pipeline, recycling_pipeline, refill, synthetic};
 use snapbridge::sinks::prometheus::render::render_from_scratch;
 use snapbridge::sinks::prometheus::{Format, render};
 use snapbridge::sources::SourceConfig;
@@ -49,22 +52,32 @@ fn bench_cycle(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(8));
     for n in sizes() {
-        let mut p = pipeline();
+        let (mut p, spare) = recycling_pipeline();
         let mut step = 0u64;
-        // Warm-up: every series known.
-        p.publish(
-            SystemTime::now(),
-            vec![(Ok(synthetic(n, step).into()), Duration::ZERO)],
-        );
+        // Warm-up: every series known, and the snapshot handed back to be refilled.
+        for _ in 0..2 {
+            step += 1;
+            let snap = refill(&spare, n, step);
+            p.publish(SystemTime::now(), vec![(Ok(snap.into()), Duration::ZERO)]);
+        }
         group.bench_function(format!("{n}"), |b| {
             b.iter_batched(
                 || {
                     step += 1;
-                    synthetic(n, step)
+                    refill(&spare, n, step)
                 },
                 |snap| p.publish(SystemTime::now(), vec![(Ok(snap.into()), Duration::ZERO)]),
                 BatchSize::PerIteration,
             )
+        });
+        // The same with the pull: the source writes this cycle's values over the snapshot
+        // handed back (as `MetricsSource::snapshot_into` does) inside the timer.
+        group.bench_function(format!("with_pull/{n}"), |b| {
+            b.iter(|| {
+                step += 1;
+                let snap = refill(&spare, n, step);
+                p.publish(SystemTime::now(), vec![(Ok(snap.into()), Duration::ZERO)])
+            })
         });
     }
     group.finish();

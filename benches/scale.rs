@@ -17,7 +17,6 @@ use std::time::{Duration, Instant, SystemTime};
 use snapbridge::sinks::prometheus::render::{Format, render_from_scratch};
 
 mod common;
-use common::synthetic;
 
 /// Counts allocations, to show which ones grow with the series count.
 struct Counting;
@@ -71,21 +70,19 @@ fn main() {
     let mut points = Vec::new();
     for n in sizes {
         let base_rss = rss_kib();
-        let mut p = common::pipeline();
+        let (mut p, spare) = common::recycling_pipeline();
         let mut step = 0;
         for _ in 0..3 {
             step += 1;
-            p.publish(
-                SystemTime::now(),
-                vec![(Ok(synthetic(n, step).into()), Duration::ZERO)],
-            );
+            let snap = common::refill(&spare, n, step);
+            p.publish(SystemTime::now(), vec![(Ok(snap.into()), Duration::ZERO)]);
         }
         let (mut cycles, mut renders, mut allocs) = (Vec::new(), Vec::new(), Vec::new());
         let mut in_cycle = Vec::new();
         let mut body = 0;
         for _ in 0..5 {
             step += 1;
-            let snap = synthetic(n, step);
+            let snap = common::refill(&spare, n, step);
             let a0 = ALLOCS.load(Ordering::Relaxed);
             let t = Instant::now();
             let view = p.publish(SystemTime::now(), vec![(Ok(snap.into()), Duration::ZERO)]);

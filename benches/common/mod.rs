@@ -2,11 +2,11 @@
 //! N series over 50 metric names, 3 labels each, even names counters, odd names gauges.
 #![allow(dead_code)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use snapbridge::core::{Sample, Snapshot};
+use snapbridge::core::{Number, Sample, Snapshot, Value};
 use snapbridge::pipeline::{Pipeline, PipelineSettings};
-use snapbridge::sources::SourceConfig;
+use snapbridge::sources::{PullFuture, Pulled, Source, SourceConfig};
 
 /// A pipeline with one in-process source that the benches never pull: they hand snapshots
 /// straight to `Pipeline::publish`, so the pull is not measured.
@@ -19,6 +19,58 @@ pub fn pipeline() -> Pipeline {
     p.add_metrics_source(&source, Arc::new(|| Ok(Snapshot::new())));
     p.add_publish_hook(Box::new(snapbridge::sinks::prometheus::Renderer::new()));
     p
+}
+
+/// A source the benches feed by hand; the pipeline hands each snapshot back to it once
+/// applied (`Source::recycle`), where [`refill`] finds it, as a source that refills its
+/// snapshot in place does.
+pub struct Recycled(pub Arc<Mutex<Snapshot>>);
+
+impl Source for Recycled {
+    fn pull(&self) -> PullFuture {
+        Box::pin(async { Ok(Pulled::default()) })
+    }
+
+    fn recycle(&self, snapshot: Snapshot) {
+        if let Ok(mut spare) = self.0.lock() {
+            *spare = snapshot;
+        }
+    }
+}
+
+/// [`pipeline`] whose source gets its snapshots back: the returned cell holds the last one.
+pub fn recycling_pipeline() -> (Pipeline, Arc<Mutex<Snapshot>>) {
+    let mut p = Pipeline::new(PipelineSettings::default());
+    let source = SourceConfig {
+        max_series: 2_000_000,
+        ..SourceConfig::new("bench")
+    };
+    let spare = Arc::new(Mutex::new(Snapshot::new()));
+    p.add_source(&source, "in_process", Arc::new(Recycled(spare.clone())));
+    p.add_publish_hook(Box::new(snapbridge::sinks::prometheus::Renderer::new()));
+    (p, spare)
+}
+
+/// The snapshot of `n` series at `step`, written over the values of the one the pipeline
+/// handed back when it holds the same series (what `MetricsSource::snapshot_into` does: no
+/// allocation), else built anew.
+pub fn refill(spare: &Mutex<Snapshot>, n: usize, step: u64) -> Snapshot {
+    let mut snap = spare
+        .lock()
+        .map(|mut s| std::mem::take(&mut *s))
+        .unwrap_or_default();
+    if snap.len() != n {
+        return synthetic(n, step);
+    }
+    for (i, sample) in snap.samples.iter_mut().enumerate() {
+        let (counter, value) = value(i, step);
+        sample.value = if counter {
+            Value::Counter(Number::Int(value as u64))
+        } else {
+            Value::Gauge(value)
+        };
+    }
+    snap
 }
 
 /// Metric names used by [`synthetic`].
@@ -37,19 +89,21 @@ pub fn labels(i: usize) -> [(&'static str, String); 3] {
 /// Name, kind and value of series `i` at `step`: (name, is_counter, value).
 pub fn series(i: usize, step: u64) -> (String, bool, f64) {
     let name = i % NAMES;
-    let series = (i / NAMES) as u64;
-    if name.is_multiple_of(2) {
-        (
-            format!("metric_{name}_ops"),
-            true,
-            (step * 10 + series) as f64,
-        )
+    let (counter, value) = value(i, step);
+    if counter {
+        (format!("metric_{name}_ops"), true, value)
     } else {
-        (
-            format!("metric_{name}_level"),
-            false,
-            series as f64 * 0.5 + step as f64,
-        )
+        (format!("metric_{name}_level"), false, value)
+    }
+}
+
+/// Kind and value of series `i` at `step`: (is_counter, value).
+pub fn value(i: usize, step: u64) -> (bool, f64) {
+    let series = (i / NAMES) as u64;
+    if (i % NAMES).is_multiple_of(2) {
+        (true, (step * 10 + series) as f64)
+    } else {
+        (false, series as f64 * 0.5 + step as f64)
     }
 }
 

@@ -57,7 +57,7 @@ mod value;
 
 pub use labels::Labels;
 pub use persist::StateError;
-pub use snapshot::{Sample, SeriesKey, Snapshot};
+pub use snapshot::{Sample, SampleRef, SeriesKey, Snapshot};
 pub use source::{MetricsSource, SourceError};
 pub use tracker::{
     CycleStats, DeltaTracker, Initial, RejectReason, SeriesInfo, Tracked, TrackedValue,

@@ -1,5 +1,7 @@
 //! A snapshot: every series a source holds at one instant.
 
+use std::borrow::Cow;
+
 use crate::{Histogram, Labels, Number, Value};
 
 /// Identity of a series within one source: its name and sorted label set.
@@ -86,6 +88,32 @@ impl Sample {
     pub fn with_description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
+    }
+}
+
+/// One series lent to the tracker (`DeltaTracker::observe_borrowed`): the caller keeps the
+/// strings, and the tracker copies the key only when the series is new to it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleRef<'a> {
+    /// Name and labels: borrowed from a sample, or owned when rewritten for this cycle.
+    pub key: Cow<'a, SeriesKey>,
+    /// The reported value.
+    pub value: Value,
+    /// Unit, as in [`Sample::unit`].
+    pub unit: Option<&'a str>,
+    /// Description, as in [`Sample::description`].
+    pub description: Option<&'a str>,
+}
+
+impl<'a> SampleRef<'a> {
+    /// Lends `sample`'s key and metadata with `value`.
+    pub fn new(sample: &'a Sample, value: Value) -> Self {
+        SampleRef {
+            key: Cow::Borrowed(&sample.key),
+            value,
+            unit: sample.unit.as_deref(),
+            description: sample.description.as_deref(),
+        }
     }
 }
 

@@ -41,6 +41,15 @@ impl std::error::Error for SourceError {}
 pub trait MetricsSource: Send + Sync {
     /// The current values of every series the source holds.
     fn snapshot(&self) -> Result<Snapshot, SourceError>;
+
+    /// Fills `snapshot` with the current values, reusing what it holds: the exporter hands
+    /// back the previous snapshot each time, so a source that overwrites the values of
+    /// the series it listed last time (same order, same keys) allocates nothing per
+    /// series. The default replaces it with [`snapshot`](Self::snapshot)'s answer.
+    fn snapshot_into(&self, snapshot: &mut Snapshot) -> Result<(), SourceError> {
+        *snapshot = self.snapshot()?;
+        Ok(())
+    }
 }
 
 impl<F> MetricsSource for F
@@ -55,5 +64,9 @@ where
 impl<S: MetricsSource + ?Sized> MetricsSource for std::sync::Arc<S> {
     fn snapshot(&self) -> Result<Snapshot, SourceError> {
         (**self).snapshot()
+    }
+
+    fn snapshot_into(&self, snapshot: &mut Snapshot) -> Result<(), SourceError> {
+        (**self).snapshot_into(snapshot)
     }
 }

@@ -26,9 +26,9 @@ pub use crate::values::{
 };
 pub use error::ConfigError;
 
-use crate::names::TranslationStrategy;
 #[cfg(not(all(feature = "prometheus", feature = "otlp")))]
 use crate::features::{self, LeftOut};
+use crate::names::TranslationStrategy;
 use crate::pipeline::PipelineSettings;
 use crate::values::{Table, bounds};
 

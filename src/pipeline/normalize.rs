@@ -5,9 +5,10 @@
 //! deny-list, valid names, size limit). Each step has a no-allocation fast path for input
 //! that is already clean, since most sources send the same clean names every cycle.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
-use snapbridge_core::{Kind, Labels, Number, Sample, Value};
+use snapbridge_core::{Kind, Labels, Number, Sample, SampleRef, SeriesKey, Value};
 
 use crate::limits::MAX_LABEL_VALUE_BYTES;
 use crate::names;
@@ -108,51 +109,105 @@ impl Normalizer {
         samples.retain_mut(|s| self.normalize_one(s, stats));
     }
 
-    fn normalize_one(&mut self, s: &mut Sample, stats: &mut NormalizeStats) -> bool {
-        if let Value::Untyped(n) = s.value {
-            match self.kind_for(&s.key.name) {
-                Some(Kind::Counter) => s.value = Value::Counter(n),
-                Some(_) => s.value = Value::Gauge(n.as_f64()),
-                None => {
-                    stats.ignored += 1;
-                    return false;
-                }
-            }
+    /// Normalises one sample for [`DeltaTracker::observe_borrowed`]: its value is taken
+    /// (resolved to a kind), its key lent as it is when already clean (nearly always: a
+    /// source sends the same clean names every cycle) or copied and rewritten when not.
+    /// `None`: the sample cannot be exported.
+    ///
+    /// [`DeltaTracker::observe_borrowed`]: snapbridge_core::DeltaTracker::observe_borrowed
+    pub fn normalize_ref<'a>(
+        &mut self,
+        s: &'a mut Sample,
+        stats: &mut NormalizeStats,
+    ) -> Option<SampleRef<'a>> {
+        let value = std::mem::replace(&mut s.value, Value::Gauge(0.0));
+        let value = self.resolve_value(&s.key.name, value, stats)?;
+        let s: &'a Sample = s;
+        let clean_name = self.prefix.is_none()
+            && if self.keep_utf8 {
+                !s.key.name.is_empty()
+            } else {
+                names::is_base_name(&s.key.name)
+            };
+        if clean_name && self.labels_clean(&s.key.labels, stats)? {
+            return Some(SampleRef::new(s, value));
         }
-        if let Value::Counter(Number::Float(f)) = s.value
-            && f.fract() == 0.0
-            && (0.0..9.0e15).contains(&f)
-        {
-            // JSON sources may send `5.0` for an integer counter; keep it exact.
-            s.value = Value::Counter(Number::Int(f as u64));
+        let mut key = s.key.clone();
+        if !self.normalize_key(&mut key, stats) {
+            return None;
         }
-        if let Some(prefix) = &self.prefix {
-            s.key.name.insert_str(0, prefix);
-        }
-        if self.keep_utf8 {
-            if s.key.name.is_empty() {
-                stats.invalid_name += 1;
-                return false;
-            }
-        } else if !names::is_base_name(&s.key.name) {
-            s.key.name = names::base_name(&s.key.name);
-            if !s.key.name.bytes().any(|b| b.is_ascii_alphanumeric()) {
-                stats.invalid_name += 1;
-                return false;
-            }
-        }
-        self.normalize_labels(&mut s.key.labels, stats)
+        Some(SampleRef {
+            key: Cow::Owned(key),
+            ..SampleRef::new(s, value)
+        })
     }
 
-    fn normalize_labels(&mut self, labels: &mut Labels, stats: &mut NormalizeStats) -> bool {
+    fn normalize_one(&mut self, s: &mut Sample, stats: &mut NormalizeStats) -> bool {
+        let value = std::mem::replace(&mut s.value, Value::Gauge(0.0));
+        match self.resolve_value(&s.key.name, value, stats) {
+            Some(v) => s.value = v,
+            None => return false,
+        }
+        self.normalize_key(&mut s.key, stats)
+    }
+
+    /// The value with its kind resolved; `None` when the rules export it under no kind.
+    fn resolve_value(
+        &mut self,
+        name: &str,
+        value: Value,
+        stats: &mut NormalizeStats,
+    ) -> Option<Value> {
+        let value = match value {
+            Value::Untyped(n) => match self.kind_for(name) {
+                Some(Kind::Counter) => Value::Counter(n),
+                Some(_) => Value::Gauge(n.as_f64()),
+                None => {
+                    stats.ignored += 1;
+                    return None;
+                }
+            },
+            v => v,
+        };
+        Some(match value {
+            // JSON sources may send `5.0` for an integer counter; keep it exact.
+            Value::Counter(Number::Float(f)) if f.fract() == 0.0 && (0.0..9.0e15).contains(&f) => {
+                Value::Counter(Number::Int(f as u64))
+            }
+            v => v,
+        })
+    }
+
+    /// Rewrites a key in place; false when it cannot be exported.
+    fn normalize_key(&mut self, key: &mut SeriesKey, stats: &mut NormalizeStats) -> bool {
+        if let Some(prefix) = &self.prefix {
+            key.name.insert_str(0, prefix);
+        }
+        if self.keep_utf8 {
+            if key.name.is_empty() {
+                stats.invalid_name += 1;
+                return false;
+            }
+        } else if !names::is_base_name(&key.name) {
+            key.name = names::base_name(&key.name);
+            if !key.name.bytes().any(|b| b.is_ascii_alphanumeric()) {
+                stats.invalid_name += 1;
+                return false;
+            }
+        }
+        self.normalize_labels(&mut key.labels, stats)
+    }
+
+    /// Whether the labels pass as they are; `None` (counted) when a value is too long.
+    fn labels_clean(&mut self, labels: &Labels, stats: &mut NormalizeStats) -> Option<bool> {
         if labels.is_empty() {
-            return true;
+            return Some(true);
         }
         if labels.iter().any(|(_, v)| v.len() > MAX_LABEL_VALUE_BYTES) {
             stats.label_too_long += 1;
-            return false;
+            return None;
         }
-        let clean = labels.iter().all(|(k, _)| {
+        Some(labels.iter().all(|(k, _)| {
             if self.clean_keys.iter().any(|c| **c == *k) {
                 return true;
             }
@@ -161,9 +216,14 @@ impl Normalizer {
                 self.clean_keys.push(k.into());
             }
             clean
-        });
-        if clean {
-            return true;
+        }))
+    }
+
+    fn normalize_labels(&mut self, labels: &mut Labels, stats: &mut NormalizeStats) -> bool {
+        match self.labels_clean(labels, stats) {
+            None => return false,
+            Some(true) => return true,
+            Some(false) => {}
         }
         let pairs = std::mem::take(labels).into_vec();
         let mut out = Vec::with_capacity(pairs.len());

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use snapbridge_core::{
-    CycleStats, DeltaTracker, RejectReason, SeriesInfo, SourceError, TrackerConfig,
+    CycleStats, DeltaTracker, RejectReason, SeriesInfo, Snapshot, SourceError, TrackerConfig,
 };
 
 use super::families::FamilyTable;
@@ -37,7 +37,11 @@ pub struct SourceRuntime {
     tracker: DeltaTracker<Arc<SeriesMeta>>,
     static_labels: Vec<(String, String)>,
     max_series: usize,
-    samples: Vec<snapbridge_core::Sample>,
+    // The snapshot being applied; its strings stay with it, and it goes back to the source
+    // to be refilled in place (`Source::recycle`).
+    snapshot: Snapshot,
+    // A duplicate series was logged and has not gone away since.
+    duplicates_logged: bool,
     /// Totals and last-cycle drops.
     pub counters: SourceCounters,
     /// Status as shown on the status page.
@@ -70,7 +74,8 @@ impl SourceRuntime {
             }),
             static_labels,
             max_series: config.max_series,
-            samples: Vec::new(),
+            snapshot: Snapshot::new(),
+            duplicates_logged: false,
             // Every tracker reason starts at 0, so dashboards and alerts see a series (and
             // its first increase) instead of "no data".
             counters: SourceCounters {
@@ -140,7 +145,7 @@ impl SourceRuntime {
                 return;
             }
         };
-        self.samples = pulled.snapshot.samples;
+        self.snapshot = pulled.snapshot;
         self.status.last_warning = None;
         for r in &pulled.rejected {
             *self.counters.rejected.entry(r.reason).or_default() += 1;
@@ -156,7 +161,7 @@ impl SourceRuntime {
             self.status.last_warning = Some(warning);
         }
         let mut norm = NormalizeStats::default();
-        self.normalizer.normalize(&mut self.samples, &mut norm);
+        let normalizer = &mut self.normalizer;
         let before = out.len();
         let mut dropped_limit = 0u64;
         let mut dropped_conflict = 0u64;
@@ -182,15 +187,50 @@ impl SourceRuntime {
                 merge_labels(static_labels, info.key.labels.as_slice()),
             )))
         };
-        let stats = self
-            .tracker
-            .observe(now, self.samples.drain(..), attach, out);
+        let samples = self
+            .snapshot
+            .samples
+            .iter_mut()
+            .filter_map(|s| normalizer.normalize_ref(s, &mut norm));
+        let stats = self.tracker.observe_borrowed(now, samples, attach, out);
+        self.source.recycle(std::mem::take(&mut self.snapshot));
         self.tracker.expire(now);
+        self.warn_duplicates(&stats);
         self.record(&stats, &norm, dropped_limit, dropped_conflict);
         self.status.up = true;
         self.status.last_error = None;
         self.status.series = out.len() - before;
         self.status.last_success = Some(now);
+    }
+
+    /// Duplicates are counted every cycle but logged once, when they start (a source that
+    /// lists a key twice does so every cycle); the status page shows them while they last.
+    fn warn_duplicates(&mut self, stats: &CycleStats) {
+        let Some(key) = &stats.first_duplicate else {
+            self.duplicates_logged = false;
+            return;
+        };
+        let n = stats.rejected(RejectReason::Duplicate);
+        let labels: Vec<String> = key
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v:?}"))
+            .collect();
+        let warning = one_line(
+            &format!(
+                "series {:?} {{{}}} appears more than once in the snapshot ({n} duplicates): the first of each is kept",
+                key.name,
+                labels.join(", ")
+            ),
+            MAX_MESSAGE_BYTES,
+        );
+        if !self.duplicates_logged {
+            tracing::warn!(source = %self.status.name, warning = %warning, "duplicate series");
+            self.duplicates_logged = true;
+        }
+        if self.status.last_warning.is_none() {
+            self.status.last_warning = Some(warning);
+        }
     }
 
     fn record(&mut self, stats: &CycleStats, norm: &NormalizeStats, limit: u64, conflict: u64) {

@@ -24,7 +24,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use snapbridge_core::{MetricsSource, Snapshot, SourceError};
+use snapbridge_core::{MetricsSource, Sample, Snapshot, SourceError};
 
 /// Declares the source kinds: each line `module => ConfigType` is the folder
 /// `sources/<module>/` and the type of its keys, registered under the name `module`.
@@ -109,6 +109,13 @@ pub type PullFuture = Pin<Box<dyn Future<Output = Result<Pulled, SourceError>> +
 pub trait Source: Send + Sync {
     /// Starts taking one snapshot.
     fn pull(&self) -> PullFuture;
+
+    /// Takes back a snapshot this source produced, once the pipeline is done with it, so
+    /// the next pull can refill it in place instead of allocating every series' strings
+    /// again. The default drops it.
+    fn recycle(&self, snapshot: Snapshot) {
+        drop(snapshot);
+    }
 }
 
 /// Runs an in-process [`MetricsSource`] on tokio's blocking pool, so a slow `snapshot()`
@@ -116,6 +123,8 @@ pub trait Source: Send + Sync {
 pub struct InProcess {
     source: Arc<dyn MetricsSource>,
     busy: Busy,
+    // The previous snapshot, handed back by the pipeline for `snapshot_into` to refill.
+    spare: Spare,
 }
 
 impl InProcess {
@@ -124,6 +133,7 @@ impl InProcess {
         InProcess {
             source,
             busy: Busy::default(),
+            spare: Spare::default(),
         }
     }
 }
@@ -131,7 +141,38 @@ impl InProcess {
 impl Source for InProcess {
     fn pull(&self) -> PullFuture {
         let source = self.source.clone();
-        self.busy
-            .pull_blocking("snapshot()", move || source.snapshot().map(Pulled::from))
+        let mut snapshot = Snapshot {
+            samples: self.spare.take(),
+        };
+        self.busy.pull_blocking("snapshot()", move || {
+            source.snapshot_into(&mut snapshot)?;
+            Ok(Pulled::from(snapshot))
+        })
+    }
+
+    fn recycle(&self, snapshot: Snapshot) {
+        self.spare.put(snapshot.samples);
+    }
+}
+
+/// The samples of a source's previous snapshot, kept between pulls for the next one to
+/// refill (see [`Source::recycle`]). Clones share the same place.
+#[derive(Clone, Debug, Default)]
+pub struct Spare(Arc<std::sync::Mutex<Vec<Sample>>>);
+
+impl Spare {
+    /// The kept samples, leaving none (a pull that overlaps another simply starts empty).
+    pub fn take(&self) -> Vec<Sample> {
+        self.0
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
+    }
+
+    /// Keeps `samples` for the next pull.
+    pub fn put(&self, samples: Vec<Sample>) {
+        if let Ok(mut s) = self.0.lock() {
+            *s = samples;
+        }
     }
 }

@@ -17,6 +17,7 @@
 //! - a series absent from a snapshot is not emitted, but its state is kept for
 //!   `max_staleness` so that it continues without double counting if it comes back.
 
+use std::borrow::{Borrow, Cow};
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::time::SystemTime;
@@ -30,7 +31,7 @@ pub use types::{
 };
 
 use crate::hash::{IdentityState, SeededState};
-use crate::{Kind, Sample, SeriesKey};
+use crate::{Kind, Sample, SampleRef, SeriesKey, Value};
 use rules::{advance, birth_time, first_sighting, kind_of};
 
 /// A series' state read back from a saved file, waiting for the series to be seen again.
@@ -132,11 +133,43 @@ impl<M: Clone> DeltaTracker<M> {
         &mut self,
         now: SystemTime,
         samples: I,
-        mut attach: F,
+        attach: F,
         out: &mut Vec<Tracked<M>>,
     ) -> CycleStats
     where
         I: IntoIterator<Item = Sample>,
+        F: FnMut(&SeriesInfo<'_>) -> Option<M>,
+    {
+        self.observe_items(now, samples, attach, out)
+    }
+
+    /// [`observe`](Self::observe) for series whose strings the caller keeps: a key is
+    /// copied only when its series is new, so a snapshot that is refilled in place cycle
+    /// after cycle costs no allocation for the series it already held.
+    pub fn observe_borrowed<'a, I, F>(
+        &mut self,
+        now: SystemTime,
+        samples: I,
+        attach: F,
+        out: &mut Vec<Tracked<M>>,
+    ) -> CycleStats
+    where
+        I: IntoIterator<Item = SampleRef<'a>>,
+        F: FnMut(&SeriesInfo<'_>) -> Option<M>,
+    {
+        self.observe_items(now, samples, attach, out)
+    }
+
+    fn observe_items<T, I, F>(
+        &mut self,
+        now: SystemTime,
+        samples: I,
+        mut attach: F,
+        out: &mut Vec<Tracked<M>>,
+    ) -> CycleStats
+    where
+        T: Item,
+        I: IntoIterator<Item = T>,
         F: FnMut(&SeriesInfo<'_>) -> Option<M>,
     {
         self.cycle += 1;
@@ -148,26 +181,26 @@ impl<M: Clone> DeltaTracker<M> {
         let mut order = std::mem::take(&mut self.order);
         order.clear();
         for (position, sample) in samples.into_iter().enumerate() {
-            let kind = kind_of(&sample.value);
-            let Sample {
-                key,
-                value,
-                unit,
-                description,
-            } = sample;
+            let (key, value, unit, description) = sample.into_parts();
+            let kind = kind_of(&value);
+            let unit = unit.as_ref().map(AsRef::as_ref);
+            let description = description.as_ref().map(AsRef::as_ref);
             let mut hash = None;
             let found = match self.last_order.get(position) {
-                Some(&i) if i != NO_SLOT && self.slots[i as usize].key == key => Some(i),
+                Some(&i) if i != NO_SLOT && self.slots[i as usize].key == *key.borrow() => Some(i),
                 _ => {
-                    let h = self.hasher.hash_one(&key);
+                    let h = self.hasher.hash_one(key.borrow());
                     hash = Some(h);
-                    self.find(h, &key)
+                    self.find(h, key.borrow())
                 }
             };
             if let Some(i) = found {
                 let entry = &mut self.slots[i as usize].entry;
                 if entry.seen_in == cycle {
                     stats.rejected[RejectReason::Duplicate as usize] += 1;
+                    if stats.first_duplicate.is_none() {
+                        stats.first_duplicate = Some(key.borrow().clone());
+                    }
                     order.push(NO_SLOT);
                     continue;
                 }
@@ -189,13 +222,17 @@ impl<M: Clone> DeltaTracker<M> {
             }
             // A series saved by a previous run continues from its saved state.
             if found.is_none()
-                && let Some(r) = self.restored.remove(&key).filter(|r| r.kind == kind)
+                && !self.restored.is_empty()
+                && let Some(r) = self
+                    .restored
+                    .remove(key.borrow())
+                    .filter(|r| r.kind == kind)
             {
                 let info = SeriesInfo {
-                    key: &key,
+                    key: key.borrow(),
                     kind,
-                    unit: unit.as_deref(),
-                    description: description.as_deref(),
+                    unit,
+                    description,
                 };
                 let Some(meta) = attach(&info) else {
                     stats.declined += 1;
@@ -217,8 +254,8 @@ impl<M: Clone> DeltaTracker<M> {
                         value,
                     });
                 }
-                let h = hash.unwrap_or_else(|| self.hasher.hash_one(&key));
-                let i = self.push_slot(key, h, entry);
+                let h = hash.unwrap_or_else(|| self.hasher.hash_one(key.borrow()));
+                let i = self.push_slot(T::own(key), h, entry);
                 order.push(i);
                 continue;
             }
@@ -227,10 +264,10 @@ impl<M: Clone> DeltaTracker<M> {
             });
             let meta = first.as_ref().ok().and_then(|_| {
                 let info = SeriesInfo {
-                    key: &key,
+                    key: key.borrow(),
                     kind,
-                    unit: unit.as_deref(),
-                    description: description.as_deref(),
+                    unit,
+                    description,
                 };
                 let meta = attach(&info);
                 if meta.is_none() {
@@ -264,8 +301,8 @@ impl<M: Clone> DeltaTracker<M> {
                     i
                 }
                 None => {
-                    let h = hash.unwrap_or_else(|| self.hasher.hash_one(&key));
-                    self.push_slot(key, h, entry)
+                    let h = hash.unwrap_or_else(|| self.hasher.hash_one(key.borrow()));
+                    self.push_slot(T::own(key), h, entry)
                 }
             };
             order.push(i);
@@ -341,5 +378,39 @@ impl<M: Clone> DeltaTracker<M> {
             entry,
         });
         i
+    }
+}
+
+/// A sample taken apart: key, value, unit, description.
+type Parts<K, T> = (K, Value, Option<T>, Option<T>);
+
+/// What `observe` accepts: an owned sample, or one lent with its strings.
+trait Item {
+    type Key: Borrow<SeriesKey>;
+    type Text: AsRef<str>;
+    fn into_parts(self) -> Parts<Self::Key, Self::Text>;
+    /// The key kept for a new series: moved when owned, copied when lent.
+    fn own(key: Self::Key) -> SeriesKey;
+}
+
+impl Item for Sample {
+    type Key = SeriesKey;
+    type Text = String;
+    fn into_parts(self) -> Parts<SeriesKey, String> {
+        (self.key, self.value, self.unit, self.description)
+    }
+    fn own(key: SeriesKey) -> SeriesKey {
+        key
+    }
+}
+
+impl<'a> Item for SampleRef<'a> {
+    type Key = Cow<'a, SeriesKey>;
+    type Text = &'a str;
+    fn into_parts(self) -> Parts<Cow<'a, SeriesKey>, &'a str> {
+        (self.key, self.value, self.unit, self.description)
+    }
+    fn own(key: Cow<'a, SeriesKey>) -> SeriesKey {
+        key.into_owned()
     }
 }

@@ -117,6 +117,9 @@ pub struct CycleStats {
     pub rejected: [u64; 5],
     /// Series the caller declined to track (its `attach` returned `None`).
     pub declined: u64,
+    /// The first series that came twice in the snapshot (counted as `Duplicate`), so that
+    /// the caller can name it.
+    pub first_duplicate: Option<SeriesKey>,
 }
 
 impl CycleStats {

@@ -16,9 +16,12 @@
 //! `counts`, a same-length array of cumulative counts; or `buckets` with `samples`, the raw
 //! observations (as registries that keep every sample hold them: `{buckets, samples}`).
 
-use serde_json::{Map, Value as Json};
-use snapbridge_core::{Histogram, Labels, Number, Sample, SeriesKey, Value};
+use std::borrow::Cow;
 
+use serde_json::Value as Json;
+use snapbridge_core::{Histogram, Number, Value};
+
+use super::node::{Fields, Node};
 use super::{Collector, DocumentOptions, reason};
 use crate::limits::MAX_LABEL_VALUE_BYTES;
 use crate::text::shorten;
@@ -26,95 +29,128 @@ use crate::text::shorten;
 type Problem = (&'static str, String);
 
 /// True when an object is a typed entry rather than a group of nested metrics.
-pub fn is_typed(obj: &Map<String, Json>) -> bool {
-    obj.contains_key("type") || obj.contains_key("value") || obj.contains_key("buckets")
+pub fn is_typed(fields: &Fields<'_>) -> bool {
+    fields
+        .iter()
+        .any(|(k, _)| k == "type" || k == "value" || k == "buckets")
 }
 
 /// A plain value of a map: a number (kind from the rules), a boolean (0 or 1), or a
 /// rejection.
-pub fn plain(name: String, value: &Json, opts: &DocumentOptions, out: &mut Collector) {
+pub fn plain(name: Cow<'_, str>, value: &Node<'_>, opts: &DocumentOptions, out: &mut Collector) {
     if let Err((why, detail)) = check_name(&name) {
-        return out.reject(name, why, detail);
+        return out.reject(name.into_owned(), why, detail);
     }
-    let Some(n) = number(value) else {
-        let detail = format!("expected a number, found {}", describe(value));
-        return out.reject(name, reason::NON_NUMERIC, detail);
-    };
-    plain_number(name, n, opts, out);
+    match number(value) {
+        Ok(n) => plain_number(name, n, opts, out),
+        Err(None) => {
+            let detail = format!("expected a number, found {}", value.describe());
+            out.reject(name.into_owned(), reason::NON_NUMERIC, detail)
+        }
+        Err(Some((why, detail))) => out.reject(name.into_owned(), why, detail),
+    }
 }
 
 /// A plain number already read (Redis hash fields are numbers in strings).
-pub fn plain_number(name: String, n: Number, opts: &DocumentOptions, out: &mut Collector) {
+pub fn plain_number(name: Cow<'_, str>, n: Number, opts: &DocumentOptions, out: &mut Collector) {
     if let Err((why, detail)) = check_name(&name) {
-        return out.reject(name, why, detail);
+        return out.reject(name.into_owned(), why, detail);
     }
     if opts.rules.is_counter(&name)
         && let Err((why, detail)) = check_counter(n)
     {
-        return out.reject(name, why, detail);
+        return out.reject(name.into_owned(), why, detail);
     }
-    out.push(Sample::new(name, Value::Untyped(n)));
+    out.push_series(&name, &mut Vec::new(), Value::Untyped(n), None, None);
 }
 
 /// A typed entry; `key` names it in rejections and is its name unless it has a `name`.
-pub fn typed(key: String, mut obj: Map<String, Json>, opts: &DocumentOptions, out: &mut Collector) {
-    match build(&key, &mut obj, opts) {
-        Ok(sample) => out.push(sample),
-        Err((why, detail)) => out.reject(key, why, detail),
+pub fn typed(key: Cow<'_, str>, fields: &Fields<'_>, opts: &DocumentOptions, out: &mut Collector) {
+    if let Err((why, detail)) = build(&key, fields, opts, out) {
+        out.reject(key.into_owned(), why, detail);
     }
 }
 
-fn build(
-    key: &str,
-    obj: &mut Map<String, Json>,
+fn build<'n>(
+    key: &'n str,
+    obj: &'n Fields<'_>,
     opts: &DocumentOptions,
-) -> Result<Sample, Problem> {
-    let name = match obj.remove("name") {
-        None => key.to_string(),
-        Some(Json::String(s)) if !s.is_empty() => s,
+    out: &mut Collector,
+) -> Result<(), Problem> {
+    let name = match Node::field(obj, "name") {
+        None => key,
+        Some(Node::Str(s)) if !s.is_empty() => s,
         Some(other) => {
             return Err((
                 reason::INVALID_ENTRY,
                 format!(
                     "\"name\" must be a non-empty string, found {}",
-                    describe(&other)
+                    other.describe()
                 ),
             ));
         }
     };
-    check_name(&name)?;
-    let labels = labels(obj.remove("labels"))?;
-    let kind = match obj.get("type") {
-        None if obj.contains_key("buckets") => "histogram".to_string(),
-        None => "untyped".to_string(),
-        Some(Json::String(t)) => t.to_ascii_lowercase(),
+    check_name(name)?;
+    let mut labels = out.take_scratch();
+    let result =
+        labels_of(Node::field(obj, "labels"), &mut labels).and_then(|()| value_of(name, obj, opts));
+    let value = match result {
+        Ok(value) => value,
+        Err(e) => {
+            out.give_scratch(labels);
+            return Err(e);
+        }
+    };
+    let text = |v: Option<&'n Node<'_>>| -> Option<&'n str> {
+        match v {
+            Some(Node::Str(s)) if !s.is_empty() => Some(s),
+            _ => None,
+        }
+    };
+    let unit = text(Node::field(obj, "unit"));
+    let description = text(Node::field(obj, "description"));
+    out.push_series(name, &mut labels, value, unit, description);
+    out.give_scratch(labels);
+    Ok(())
+}
+
+fn value_of(name: &str, obj: &Fields<'_>, opts: &DocumentOptions) -> Result<Value, Problem> {
+    let kind: Cow<'_, str> = match Node::field(obj, "type") {
+        None if Node::field(obj, "buckets").is_some() => "histogram".into(),
+        None => "untyped".into(),
+        Some(Node::Str(t)) if t.bytes().any(|b| b.is_ascii_uppercase()) => {
+            t.to_ascii_lowercase().into()
+        }
+        Some(Node::Str(t)) => Cow::Borrowed(&**t),
         Some(other) => {
             return Err((
                 reason::UNKNOWN_TYPE,
-                format!("\"type\" must be a string, found {}", describe(other)),
+                format!("\"type\" must be a string, found {}", other.describe()),
             ));
         }
     };
-    let value = match kind.as_str() {
+    let value = match &*kind {
         "histogram" => Value::Histogram(histogram(obj)?),
         "counter" | "gauge" | "untyped" => {
-            let raw = obj.get("value").ok_or_else(|| {
+            let raw = Node::field(obj, "value").ok_or_else(|| {
                 (
                     reason::INVALID_ENTRY,
                     "the entry has no \"value\"".to_string(),
                 )
             })?;
-            let n = number(raw).ok_or_else(|| {
-                (
-                    reason::NON_NUMERIC,
-                    format!("expected a number as \"value\", found {}", describe(raw)),
-                )
+            let n = number(raw).map_err(|problem| {
+                problem.unwrap_or_else(|| {
+                    (
+                        reason::NON_NUMERIC,
+                        format!("expected a number as \"value\", found {}", raw.describe()),
+                    )
+                })
             })?;
-            match kind.as_str() {
+            match &*kind {
                 "counter" => Value::Counter(check_counter(n)?),
                 "gauge" => Value::Gauge(n.as_f64()),
                 _ => {
-                    if opts.rules.is_counter(&name) {
+                    if opts.rules.is_counter(name) {
                         check_counter(n)?;
                     }
                     Value::Untyped(n)
@@ -131,16 +167,7 @@ fn build(
             ));
         }
     };
-    let text = |v: Option<Json>| match v {
-        Some(Json::String(s)) if !s.is_empty() => Some(s),
-        _ => None,
-    };
-    Ok(Sample {
-        key: SeriesKey::new(name, labels),
-        value,
-        unit: text(obj.remove("unit")),
-        description: text(obj.remove("description")),
-    })
+    Ok(value)
 }
 
 fn check_name(name: &str) -> Result<(), Problem> {
@@ -156,31 +183,36 @@ fn check_name(name: &str) -> Result<(), Problem> {
     Ok(())
 }
 
-fn labels(raw: Option<Json>) -> Result<Labels, Problem> {
+/// Reads `labels` into `pairs` (document order; sorting is the collector's).
+fn labels_of<'n>(
+    raw: Option<&'n Node<'_>>,
+    pairs: &mut Vec<(Cow<'n, str>, Cow<'n, str>)>,
+) -> Result<(), Problem> {
     let map = match raw {
-        None | Some(Json::Null) => return Ok(Labels::new()),
-        Some(Json::Object(map)) => map,
+        None | Some(Node::Null) => return Ok(()),
+        Some(Node::Object(map)) => map,
         Some(other) => {
             return Err((
                 reason::INVALID_ENTRY,
-                format!("\"labels\" must be an object, found {}", describe(&other)),
+                format!("\"labels\" must be an object, found {}", other.describe()),
             ));
         }
     };
-    let mut pairs = Vec::with_capacity(map.len());
     for (k, v) in map {
-        let v = match v {
-            Json::String(s) => s,
-            Json::Number(n) => n.to_string(),
-            Json::Bool(b) => b.to_string(),
-            Json::Null => continue,
+        let v: Cow<'n, str> = match v {
+            Node::Str(s) => Cow::Borrowed(&**s),
+            Node::U64(_) | Node::I64(_) | Node::F64(_) | Node::OutOfRange(_) => {
+                v.number_text().into()
+            }
+            Node::Bool(b) => b.to_string().into(),
+            Node::Null => continue,
             other => {
                 return Err((
                     reason::INVALID_ENTRY,
                     format!(
                         "label {:?} must be a string, found {}",
-                        shorten(&k, 60),
-                        describe(&other)
+                        shorten(k, 60),
+                        other.describe()
                     ),
                 ));
             }
@@ -190,27 +222,34 @@ fn labels(raw: Option<Json>) -> Result<Labels, Problem> {
                 reason::TOO_LONG,
                 format!(
                     "label {:?} is {} bytes long (at most {MAX_LABEL_VALUE_BYTES})",
-                    shorten(&k, 60),
+                    shorten(k, 60),
                     v.len()
                 ),
             ));
         }
-        pairs.push((k, v));
+        pairs.push((Cow::Borrowed(&**k), v));
     }
-    Ok(Labels::from_vec(pairs))
+    Ok(())
 }
 
 /// A number as JSON gives it: integers exact, the strings Python and Go use for NaN and
-/// infinities as floats, booleans as 0 or 1.
-pub fn number(value: &Json) -> Option<Number> {
+/// infinities as floats, booleans as 0 or 1. `Err(None)`: not a number at all;
+/// `Err(Some(problem))`: a number that cannot be read (beyond an f64's range).
+pub fn number(value: &Node<'_>) -> Result<Number, Option<Problem>> {
     match value {
-        Json::Number(n) => match n.as_u64() {
-            Some(u) => Some(Number::Int(u)),
-            None => n.as_f64().map(Number::Float),
-        },
-        Json::String(s) => special_float(s).map(Number::Float),
-        Json::Bool(b) => Some(Number::Int(u64::from(*b))),
-        _ => None,
+        Node::U64(u) => Ok(Number::Int(*u)),
+        Node::I64(i) => Ok(Number::Float(*i as f64)),
+        Node::F64(f) => Ok(Number::Float(*f)),
+        Node::Str(s) => special_float(s).map(Number::Float).ok_or(None),
+        Node::Bool(b) => Ok(Number::Int(u64::from(*b))),
+        Node::OutOfRange(t) => Err(Some((
+            reason::OUT_OF_RANGE,
+            format!(
+                "the number {} is beyond the range of a 64-bit float (±1.8e308)",
+                shorten(t, 40)
+            ),
+        ))),
+        _ => Err(None),
     }
 }
 
@@ -242,33 +281,37 @@ pub fn check_counter(n: Number) -> Result<Number, Problem> {
     }
 }
 
-fn histogram(obj: &Map<String, Json>) -> Result<Histogram, Problem> {
+fn histogram(obj: &Fields<'_>) -> Result<Histogram, Problem> {
     let bad = |detail: String| (reason::INVALID_HISTOGRAM, detail);
-    let count_of = |v: &Json, what: &str| {
+    let count_of = |v: &Node<'_>, what: &str| {
         v.as_u64().ok_or_else(|| {
             bad(format!(
                 "{what} must be a whole number ≥ 0, found {}",
-                describe(v)
+                v.describe()
             ))
         })
     };
-    let sum = match obj.get("sum") {
+    let float_of = |v: &Node<'_>| number(v).ok().map(Number::as_f64);
+    let sum = match Node::field(obj, "sum") {
         None => None,
         Some(v) => Some(
-            number(v)
-                .map(Number::as_f64)
-                .ok_or_else(|| bad(format!("\"sum\" must be a number, found {}", describe(v))))?,
+            float_of(v)
+                .ok_or_else(|| bad(format!("\"sum\" must be a number, found {}", v.describe())))?,
         ),
     };
-    let count = obj
-        .get("count")
+    let count = Node::field(obj, "count")
         .map(|v| count_of(v, "\"count\""))
         .transpose()?;
-    let h = match obj.get("buckets") {
-        Some(Json::Object(buckets)) => {
-            let mut pairs = Vec::with_capacity(buckets.len());
+    let h = match Node::field(obj, "buckets") {
+        Some(Node::Object(buckets)) => {
+            // A repeated bound key is last-wins, as for any repeated key of an object.
+            let mut pairs: Vec<(f64, u64)> = Vec::with_capacity(buckets.len());
             let mut inf = None;
-            for (bound, c) in buckets {
+            let mut seen = std::collections::HashSet::with_capacity(buckets.len());
+            for (bound, c) in buckets.iter().rev() {
+                if !seen.insert(&**bound) {
+                    continue;
+                }
                 let b = special_float(bound)
                     .or_else(|| bound.trim().parse::<f64>().ok())
                     .ok_or_else(|| {
@@ -296,21 +339,21 @@ fn histogram(obj: &Map<String, Json>) -> Result<Histogram, Problem> {
             let (bounds, counts) = pairs.into_iter().unzip();
             Histogram::from_parts(bounds, counts, count, sum)
         }
-        Some(Json::Array(bounds)) => {
+        Some(Node::Array(bounds)) => {
             let bounds: Vec<f64> = bounds
                 .iter()
-                .map(|b| number(b).map(Number::as_f64))
+                .map(float_of)
                 .collect::<Option<_>>()
                 .ok_or_else(|| bad("\"buckets\" must be an array of numbers".into()))?;
-            if let Some(Json::Array(samples)) = obj.get("samples") {
+            if let Some(Node::Array(samples)) = Node::field(obj, "samples") {
                 let samples: Vec<f64> = samples
                     .iter()
-                    .map(|s| number(s).map(Number::as_f64))
+                    .map(float_of)
                     .collect::<Option<_>>()
                     .ok_or_else(|| bad("\"samples\" must be an array of numbers".into()))?;
                 Histogram::from_observations(bounds, &samples)
             } else {
-                let Some(Json::Array(counts)) = obj.get("counts") else {
+                let Some(Node::Array(counts)) = Node::field(obj, "counts") else {
                     return Err(bad(
                         "with \"buckets\" as an array of bounds, give \"counts\" (cumulative) or \"samples\"".into(),
                     ));
@@ -327,7 +370,7 @@ fn histogram(obj: &Map<String, Json>) -> Result<Histogram, Problem> {
         Some(other) => {
             return Err(bad(format!(
                 "\"buckets\" must be an object or an array, found {}",
-                describe(other)
+                other.describe()
             )));
         }
         None => return Err(bad("a histogram needs \"buckets\"".into())),

@@ -13,7 +13,7 @@
 //! Errors come in two sizes, and the split is the point of this module:
 //!
 //! - a problem with **one key** (a string where a number belongs, a negative or NaN counter,
-//!   an unknown type, a 1 MB label value) skips that key and is reported as a [`Rejection`]
+//!   an unknown type, a 1 MB label value) skips that key and is reported as a [`Rejection`](super::Rejection)
 //!   next to the snapshot: everything else is still exported, and the pipeline counts the
 //!   rejection by reason and shows the first one on the status page;
 //! - a problem with **the document** (malformed or truncated JSON, not an object, a pointer
@@ -21,19 +21,23 @@
 //!   document is trusted, and the source goes down for that cycle.
 //!
 //! Integers stay exact `u64`. Python writes NaN and infinities as bare `NaN`/`Infinity`
-//! tokens, which are not JSON: they are accepted (see [`python_tokens_to_strings`]), so a
+//! tokens, which are not JSON: they are accepted (see [`quote_unreadable_tokens`]), so a
 //! gauge can be NaN and a NaN counter is rejected by key instead of failing the document.
-//! The work is linear in the document's size (serde_json into a map, then one walk).
+//! The work is linear in the document's size: the outer map or array is streamed, each
+//! entry read into a small borrowing tree ([`node`]) and turned into its sample at once.
 
+mod collector;
 pub mod entry;
+pub mod node;
+mod walk;
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value as Json};
-use snapbridge_core::{Sample, Snapshot};
+pub use collector::{Collector, RawLabels};
 
-use super::{DEFAULT_MAX_BYTES, KindRules, Pulled, Rejection, SourceConfig};
+use super::{DEFAULT_MAX_BYTES, KindRules, Pulled, SourceConfig, Spare};
 use crate::values::{ByteSize, JsonPointer};
+use walk::Found;
 
 /// Nested plain objects deeper than this are rejected rather than flattened.
 const MAX_DEPTH: usize = 16;
@@ -59,6 +63,8 @@ pub mod reason {
     pub const INVALID_ENTRY: &str = "invalid_entry";
     /// A label value (or a name) longer than the pipeline accepts.
     pub const TOO_LONG: &str = "label_value_too_long";
+    /// A number beyond the range of a 64-bit float (`1e400`).
+    pub const OUT_OF_RANGE: &str = "out_of_range";
 }
 
 /// How a source reads its documents.
@@ -71,6 +77,9 @@ pub struct DocumentOptions {
     /// The source's plain-number rules, used to reject a plain counter that can never be
     /// exported (negative, NaN) by its key, here, where the key is known.
     pub rules: KindRules,
+    /// The previous document's samples, handed back by the pipeline, which the next
+    /// document refills in place.
+    pub spare: Spare,
 }
 
 impl Default for DocumentOptions {
@@ -79,6 +88,7 @@ impl Default for DocumentOptions {
             pointer: None,
             max_bytes: DEFAULT_MAX_BYTES,
             rules: KindRules::default(),
+            spare: Spare::default(),
         }
     }
 }
@@ -94,6 +104,7 @@ impl DocumentOptions {
             pointer: pointer.map(|p| p.0.clone()).filter(|p| !p.is_empty()),
             max_bytes: max_bytes.map_or(DEFAULT_MAX_BYTES, |b| b.0),
             rules: common.kind_rules(),
+            spare: Spare::default(),
         }
     }
 }
@@ -104,23 +115,41 @@ pub fn parse(bytes: &[u8], opts: &DocumentOptions) -> Result<Pulled, String> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err("the document is empty (being written?)".into());
     }
-    let doc: Json = match serde_json::from_slice(bytes) {
-        Ok(doc) => doc,
+    let pointer = opts.pointer.as_deref().unwrap_or("");
+    let tokens = walk::pointer_tokens(pointer).unwrap_or_default();
+    let mut previous = Some(opts.spare.take());
+    let mut read = |bytes: &[u8]| {
+        let mut out = Collector::reusing(previous.take().unwrap_or_default());
+        walk::walk(bytes, &mut out, opts, &tokens).map(|found| (found, out))
+    };
+    let (found, out) = match read(bytes) {
+        Ok(done) => done,
         Err(first) => {
-            // Python's json module writes NaN/Infinity as bare tokens: retry with them
-            // quoted, only when they might be the cause.
-            let retried = if first.is_syntax() && has_python_tokens(bytes) {
-                serde_json::from_slice(&python_tokens_to_strings(bytes)).ok()
+            // Python's json module writes NaN/Infinity as bare tokens, and a number beyond
+            // an f64 (1e400) fails serde_json's whole read: retry with them quoted, only
+            // when they might be the cause, so that only their keys are rejected.
+            let retried = if first.is_syntax()
+                && (has_python_tokens(bytes) || first.to_string().contains("out of range"))
+            {
+                read(&quote_unreadable_tokens(bytes)).ok()
             } else {
                 None
             };
             match retried {
-                Some(doc) => doc,
+                Some(done) => done,
                 None => return Err(describe_json_error(&first)),
             }
         }
     };
-    from_json(doc, opts)
+    match found {
+        Found::Walked => Ok(out.finish()),
+        Found::Nothing => Err(format!(
+            "JSON pointer {pointer:?} matches nothing in the document"
+        )),
+        Found::Other(what) => Err(format!(
+            "the document is {what}, expected an object of metrics or an array of entries"
+        )),
+    }
 }
 
 /// Parses on the blocking pool when the document is large, inline otherwise.
@@ -131,146 +160,6 @@ pub async fn parse_async(bytes: Vec<u8>, opts: Arc<DocumentOptions>) -> Result<P
     tokio::task::spawn_blocking(move || parse(&bytes, &opts))
         .await
         .unwrap_or_else(|e| Err(format!("the JSON parser failed: {e}")))
-}
-
-/// Turns an already parsed document into a snapshot (after applying the pointer).
-pub fn from_json(mut doc: Json, opts: &DocumentOptions) -> Result<Pulled, String> {
-    if let Some(pointer) = opts.pointer.as_deref() {
-        doc = match doc.pointer_mut(pointer) {
-            Some(v) => v.take(),
-            None => {
-                return Err(format!(
-                    "JSON pointer {pointer:?} matches nothing in the document"
-                ));
-            }
-        };
-    }
-    let mut out = Collector::with_capacity(match &doc {
-        Json::Object(m) => m.len(),
-        Json::Array(a) => a.len(),
-        _ => 0,
-    });
-    match doc {
-        Json::Object(map) => out.map(map, None, opts, 0),
-        Json::Array(items) => {
-            for (i, item) in items.into_iter().enumerate() {
-                match item {
-                    Json::Object(obj) => match obj.get("name").and_then(Json::as_str) {
-                        Some(name) => {
-                            let name = name.to_string();
-                            entry::typed(name, obj, opts, &mut out)
-                        }
-                        None => out.reject(
-                            format!("[{i}]"),
-                            reason::INVALID_ENTRY,
-                            "an entry of the array has no \"name\" string".into(),
-                        ),
-                    },
-                    other => out.reject(
-                        format!("[{i}]"),
-                        reason::INVALID_ENTRY,
-                        format!(
-                            "expected an object with \"name\", found {}",
-                            entry::describe(&other)
-                        ),
-                    ),
-                }
-            }
-        }
-        other => {
-            return Err(format!(
-                "the document is {}, expected an object of metrics or an array of entries",
-                entry::describe(&other)
-            ));
-        }
-    }
-    Ok(out.finish())
-}
-
-/// Samples and rejections gathered while walking a document.
-pub struct Collector {
-    samples: Vec<Sample>,
-    rejected: Vec<Rejection>,
-}
-
-impl Collector {
-    /// An empty collector with room for about `n` samples.
-    pub fn with_capacity(n: usize) -> Self {
-        Collector {
-            samples: Vec::with_capacity(n),
-            rejected: Vec::new(),
-        }
-    }
-
-    /// Adds a sample.
-    pub fn push(&mut self, sample: Sample) {
-        self.samples.push(sample);
-    }
-
-    /// Number of samples so far.
-    pub fn len(&self) -> usize {
-        self.samples.len()
-    }
-
-    /// True when no sample was added.
-    pub fn is_empty(&self) -> bool {
-        self.samples.is_empty()
-    }
-
-    /// Adds a label to every sample from index `start` on (the Redis key a hash came from).
-    pub fn label_from(&mut self, start: usize, key: &str, value: &str) {
-        for s in self.samples.iter_mut().skip(start) {
-            s.key.labels.insert(key, value);
-        }
-    }
-
-    /// Records a rejected key.
-    pub fn reject(&mut self, key: String, reason: &'static str, detail: String) {
-        self.rejected.push(Rejection {
-            key: crate::text::shorten(&key, 200),
-            reason,
-            detail,
-        });
-    }
-
-    /// The snapshot and its rejections.
-    pub fn finish(self) -> Pulled {
-        Pulled {
-            snapshot: Snapshot {
-                samples: self.samples,
-            },
-            rejected: self.rejected,
-        }
-    }
-
-    /// Walks a plain map: numbers, typed entries, and nested plain objects (flattened).
-    pub fn map(
-        &mut self,
-        map: Map<String, Json>,
-        prefix: Option<&str>,
-        opts: &DocumentOptions,
-        depth: usize,
-    ) {
-        for (key, value) in map {
-            let name = match prefix {
-                Some(p) => format!("{p}_{key}"),
-                None => key,
-            };
-            match value {
-                Json::Object(obj) if entry::is_typed(&obj) => entry::typed(name, obj, opts, self),
-                Json::Object(_) if depth + 1 >= MAX_DEPTH => self.reject(
-                    name,
-                    reason::NON_NUMERIC,
-                    format!(
-                        "objects nested more than {MAX_DEPTH} deep are not flattened: use `pointer`"
-                    ),
-                ),
-                Json::Object(obj) => self.map(obj, Some(&name), opts, depth + 1),
-                Json::Null => {}
-                other => entry::plain(name, &other, opts, self),
-            }
-        }
-    }
 }
 
 /// Says what serde_json found wrong, with a hint for the usual cause of each kind.
@@ -289,9 +178,11 @@ fn has_python_tokens(bytes: &[u8]) -> bool {
     bytes.windows(3).any(|w| w == b"NaN") || bytes.windows(8).any(|w| w == b"Infinity")
 }
 
-/// Rewrites Python's non-JSON `NaN`, `Infinity` and `-Infinity` tokens (outside strings)
-/// as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`, which [`entry`] reads as numbers.
-pub fn python_tokens_to_strings(bytes: &[u8]) -> Vec<u8> {
+/// Rewrites what serde_json cannot read as a value: Python's non-JSON `NaN`, `Infinity`
+/// and `-Infinity` tokens (outside strings) become the strings `"NaN"`, `"Infinity"`,
+/// `"-Infinity"`, which [`entry`] reads as numbers; a number literal beyond an f64's range
+/// (`1e400`) becomes a marked string that [`entry`] rejects by its key.
+pub fn quote_unreadable_tokens(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len() + 64);
     let (mut in_string, mut escaped) = (false, false);
     let mut i = 0;
@@ -313,21 +204,40 @@ pub fn python_tokens_to_strings(bytes: &[u8]) -> Vec<u8> {
         let token: Option<&[u8]> = [&b"-Infinity"[..], b"Infinity", b"NaN"]
             .into_iter()
             .find(|t| rest.starts_with(t));
-        match token {
-            Some(t) => {
-                out.push(b'"');
-                out.extend_from_slice(t);
-                out.push(b'"');
-                i += t.len();
-            }
-            None => {
-                if b == b'"' {
-                    in_string = true;
-                }
-                out.push(b);
-                i += 1;
-            }
+        if let Some(t) = token {
+            out.push(b'"');
+            out.extend_from_slice(t);
+            out.push(b'"');
+            i += t.len();
+            continue;
         }
+        if b == b'-' || b.is_ascii_digit() {
+            let len = rest
+                .iter()
+                .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                .unwrap_or(rest.len());
+            let literal = &rest[..len];
+            let overflows = std::str::from_utf8(literal)
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok())
+                .is_some_and(f64::is_infinite);
+            if overflows {
+                out.push(b'"');
+                out.extend_from_slice(b"\\u0000");
+                out.extend_from_slice(&node::OUT_OF_RANGE_MARK.as_bytes()[1..]);
+                out.extend_from_slice(literal);
+                out.push(b'"');
+            } else {
+                out.extend_from_slice(literal);
+            }
+            i += len;
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+        }
+        out.push(b);
+        i += 1;
     }
     out
 }

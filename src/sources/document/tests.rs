@@ -149,7 +149,7 @@ fn document_problems_fail_with_one_line() {
 
 #[test]
 fn python_tokens_only_outside_strings() {
-    let out = python_tokens_to_strings(br#"{"a": NaN, "b": "NaN Infinity", "c": -Infinity}"#);
+    let out = quote_unreadable_tokens(br#"{"a": NaN, "b": "NaN Infinity", "c": -Infinity}"#);
     assert_eq!(
         String::from_utf8(out).unwrap(),
         r#"{"a": "NaN", "b": "NaN Infinity", "c": "-Infinity"}"#
@@ -173,4 +173,142 @@ fn a_hundred_thousand_keys_parse_in_linear_time() {
         "{:?}",
         t.elapsed()
     );
+}
+
+#[test]
+fn a_number_beyond_an_f64_fails_its_key_only() {
+    for doc in [
+        &br#"{"ok": 1, "huge": 1e400, "neg": -2E+999, "t": {"type": "gauge", "value": 1e999}, "n": NaN}"#[..],
+        br#"[{"name": "ok", "type": "gauge", "value": 1}, {"name": "huge", "value": 1e400},
+            {"name": "neg", "type": "counter", "value": -2E+999}, {"name": "t", "type": "gauge", "value": 1e999},
+            {"name": "n", "type": "gauge", "value": NaN}]"#,
+    ] {
+        let p = parse(doc, &opts("")).unwrap();
+        let mut keys: Vec<_> = p.rejected.iter().map(|r| (r.key.as_str(), r.reason)).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                ("huge", reason::OUT_OF_RANGE),
+                ("neg", reason::OUT_OF_RANGE),
+                ("t", reason::OUT_OF_RANGE)
+            ]
+        );
+        let huge = p.rejected.iter().find(|r| r.key == "huge").unwrap();
+        assert!(huge.detail.contains("1e400"), "{}", huge.detail);
+        assert!(!huge.detail.contains('\0'), "{:?}", huge.detail);
+        assert_eq!(p.snapshot.len(), 2, "{:?}", p.snapshot);
+    }
+    // A string that reads like one stays a string, and the number inside a string is text.
+    let p = parse(
+        br#"{"s": "1e400", "l": {"value": 1, "labels": {"x": "1e400"}}}"#,
+        &opts(""),
+    )
+    .unwrap();
+    assert_eq!(p.rejected.len(), 1);
+    assert_eq!(p.rejected[0].reason, reason::NON_NUMERIC);
+    assert_eq!(p.snapshot.samples[0].key.labels.get("x"), Some("1e400"));
+}
+
+#[test]
+fn a_repeated_key_is_listed_in_order_in_every_form_for_the_tracker_to_count() {
+    let map = br#"{"a": 1, "b": 2, "a": 3}"#;
+    let array =
+        br#"[{"name": "a", "value": 1}, {"name": "b", "value": 2}, {"name": "a", "value": 3}]"#;
+    for doc in [&map[..], array] {
+        let p = parse(doc, &opts("")).unwrap();
+        let got: Vec<_> = p
+            .snapshot
+            .samples
+            .iter()
+            .map(|s| (s.key.name.as_str(), s.value.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", Value::Untyped(Number::Int(1))),
+                ("b", Value::Untyped(Number::Int(2))),
+                ("a", Value::Untyped(Number::Int(3)))
+            ]
+        );
+    }
+}
+
+#[test]
+fn a_pointer_is_followed_through_objects_and_arrays_without_a_tree() {
+    let doc = br#"{"a": {"x": 1}, "m": [{"skip": {"deep": [1, 2]}}, {"k~/": {"n": 4}}], "z": 0}"#;
+    let p = parse(doc, &opts("pointer = \"/m/1/k~0~1\"")).unwrap();
+    assert_eq!(p.snapshot.len(), 1);
+    assert_eq!(value_of(&p, "n"), &Value::Untyped(Number::Int(4)));
+    let e = parse(doc, &opts("pointer = \"/m/01\"")).unwrap_err();
+    assert!(e.contains("matches nothing"), "{e}");
+    let e = parse(br#"{"m": 1, "x": [1,, 2]}"#, &opts("pointer = \"/m\"")).unwrap_err();
+    assert!(
+        e.contains("malformed JSON"),
+        "the whole document is still checked: {e}"
+    );
+}
+
+mod reuse {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A document of typed entries from a small pool of names and label values, so that
+    /// consecutive documents share, drop, add and reorder series.
+    fn doc() -> impl Strategy<Value = String> {
+        let entry = (
+            0..4u8,
+            0..3u8,
+            0..3u8,
+            0..100u32,
+            any::<bool>(),
+            any::<bool>(),
+        );
+        proptest::collection::vec(entry, 0..12).prop_map(|entries| {
+            let items: Vec<String> = entries
+                .into_iter()
+                .map(|(name, a, b, v, unit, two)| {
+                    let labels = if two {
+                        format!(r#"{{"b": "{b}", "a": "{a}", "b": "x{b}"}}"#)
+                    } else {
+                        format!(r#"{{"a": "{a}"}}"#)
+                    };
+                    let unit = if unit { r#", "unit": "s""# } else { "" };
+                    format!(
+                        r#"{{"name": "m{name}", "type": "gauge", "value": {v}, "labels": {labels}{unit}}}"#
+                    )
+                })
+                .collect();
+            format!("[{}]", items.join(","))
+        })
+    }
+
+    proptest! {
+        /// Refilling the previous snapshot gives exactly what a fresh parse gives.
+        #[test]
+        fn a_refilled_snapshot_equals_a_fresh_one(first in doc(), second in doc()) {
+            let o = opts("");
+            let before = parse(first.as_bytes(), &o).unwrap();
+            o.spare.put(before.snapshot.samples);
+            let refilled = parse(second.as_bytes(), &o).unwrap();
+            let fresh = parse(second.as_bytes(), &opts("")).unwrap();
+            prop_assert_eq!(refilled.snapshot, fresh.snapshot);
+        }
+    }
+
+    #[test]
+    fn an_unchanged_series_keeps_its_strings() {
+        let o = opts("");
+        let first = parse(br#"[{"name": "m", "value": 1, "labels": {"a": "x"}}]"#, &o).unwrap();
+        let name_at = first.snapshot.samples[0].key.name.as_ptr();
+        o.spare.put(first.snapshot.samples);
+        let second = parse(br#"[{"name": "m", "value": 2, "labels": {"a": "x"}}]"#, &o).unwrap();
+        let s = &second.snapshot.samples[0];
+        assert_eq!(s.value, Value::Untyped(Number::Int(2)));
+        assert_eq!(
+            s.key.name.as_ptr(),
+            name_at,
+            "the name was not allocated again"
+        );
+    }
 }

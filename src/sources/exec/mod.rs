@@ -15,7 +15,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use snapbridge_core::SourceError;
+use snapbridge_core::{Snapshot, SourceError};
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
@@ -95,6 +95,10 @@ impl ExecSource {
 impl Source for ExecSource {
     fn pull(&self) -> PullFuture {
         Box::pin(self.inner.clone().pull())
+    }
+
+    fn recycle(&self, snapshot: Snapshot) {
+        self.inner.opts.spare.put(snapshot.samples);
     }
 }
 

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use globset::GlobMatcher;
-use snapbridge_core::SourceError;
+use snapbridge_core::{Snapshot, SourceError};
 
 mod config;
 
@@ -97,6 +97,10 @@ impl Source for FileSource {
         self.inner
             .busy
             .pull_blocking("the file reader", move || inner.read().map_err(SourceError::new))
+    }
+
+    fn recycle(&self, snapshot: Snapshot) {
+        self.inner.opts.spare.put(snapshot.samples);
     }
 }
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::header::{self, HeaderName, HeaderValue};
-use snapbridge_core::SourceError;
+use snapbridge_core::{Snapshot, SourceError};
 
 mod config;
 
@@ -112,6 +112,10 @@ impl HttpSource {
 impl Source for HttpSource {
     fn pull(&self) -> PullFuture {
         Box::pin(self.inner.clone().pull())
+    }
+
+    fn recycle(&self, snapshot: Snapshot) {
+        self.inner.opts.spare.put(snapshot.samples);
     }
 }
 

@@ -20,13 +20,13 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, RedisResult};
-use serde_json::Value as Json;
 use snapbridge_core::{Number, SourceError};
 
 mod config;
 
 pub use config::RedisConfig;
 
+use super::document::node::Node;
 use super::document::{self, Collector, DocumentOptions, entry, reason};
 use super::{PullFuture, Pulled, Source, SourceConfig, own_deadline, scrub};
 
@@ -246,15 +246,15 @@ impl Inner {
         let text = String::from_utf8_lossy(raw);
         let t = text.trim();
         if let Some(n) = parse_number(t) {
-            return entry::plain_number(name, n, &self.opts, out);
+            return entry::plain_number(name.into(), n, &self.opts, out);
         }
         if t.starts_with('{')
-            && let Ok(Json::Object(obj)) = serde_json::from_str::<Json>(t)
+            && let Ok(Node::Object(obj)) = serde_json::from_str::<Node<'_>>(t)
         {
             return if entry::is_typed(&obj) {
-                entry::typed(name, obj, &self.opts, out)
+                entry::typed(name.into(), &obj, &self.opts, out)
             } else {
-                out.map(obj, Some(&name), &self.opts, 1)
+                out.map(&obj, Some(&name), &self.opts, 1)
             };
         }
         out.reject(
@@ -262,7 +262,7 @@ impl Inner {
             reason::NON_NUMERIC,
             format!(
                 "expected a number, found {}",
-                entry::describe(&Json::String(t.to_string()))
+                Node::Str(t.into()).describe()
             ),
         );
     }
