@@ -145,6 +145,16 @@ impl SourceConfig {
                 ));
             }
         }
+        if let Some(key) =
+            (crate::names::RESERVED_STATIC_LABELS.iter()).find(|k| self.labels.contains_key(**k))
+        {
+            return Err(KeyError::new(
+                "labels",
+                format!(
+                    "{key:?} is set by the exposition itself (histogram buckets' `le`, summary quantiles' `quantile`): choose another name"
+                ),
+            ));
+        }
         if self.labels.contains_key("source") {
             return Err(KeyError::new(
                 "labels",
