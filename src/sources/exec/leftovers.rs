@@ -66,7 +66,7 @@ pub struct Run {
 
 impl Run {
     /// A new run with a marker no other run of this process has.
-    pub fn new() -> Run {
+    pub fn start() -> Run {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let marker = format!(
             "{}.{}",

@@ -142,7 +142,7 @@ impl Inner {
     }
 
     async fn run(&self) -> Result<Pulled, String> {
-        let run = leftovers::Run::new();
+        let run = leftovers::Run::start();
         let (result, pgid) = self.run_marked(&run).await;
         run.finish(pgid);
         result
