@@ -89,7 +89,7 @@ def rss_mib(pid):
 
 def metric(body, name, labels):
     for line in body.splitlines():
-        if not line.startswith(name + "{"):
+        if not (line.startswith(name + "{") or line.startswith(name + " ")):
             continue
         if all(f'{k}="{v}"' in line for k, v in labels.items()):
             return float(line.rsplit(" ", 1)[1])
@@ -102,6 +102,7 @@ def main():
     ap.add_argument("--duration", type=float, default=600, help="seconds")
     ap.add_argument("--max-staleness", type=float, default=60, help="seconds")
     ap.add_argument("--interval", type=float, default=1, help="seconds")
+    ap.add_argument("--timeout", type=float, default=1, help="pull timeout, seconds (at most the interval)")
     ap.add_argument("--series", type=int, default=10000, help="new series per cycle")
     ap.add_argument("--sample-every", type=float, default=10, help="seconds")
     ap.add_argument("--rss-slack", type=float, default=0.10,
@@ -117,6 +118,7 @@ def main():
         f.write(
             f'interval = "{int(args.interval * 1000)}ms"\n'
             f'max_staleness = "{int(args.max_staleness)}s"\n'
+            f'timeout = "{int(args.timeout * 1000)}ms"\n'
             "[[source]]\n"
             'name = "churn"\n'
             'kind = "http"\n'
@@ -127,7 +129,7 @@ def main():
         [args.binary, "--listen", f"127.0.0.1:{port}", "--config", config],
         stdout=log, stderr=log, env={**os.environ, "RUST_LOG": "warn"},
     )
-    samples, failures = [], []
+    samples, failures, down = [], [], []
     start = time.monotonic()
     try:
         time.sleep(max(2 * args.interval, 2))
@@ -147,12 +149,17 @@ def main():
                 "tracked": metric(body, "snapbridge_source_tracked_series", {"source": "churn"}),
                 "families": len(re.findall(r"^# TYPE ", body, re.M)),
                 "cycle": metric(body, "snapbridge_cycle", {}) or 0,
+                "up": metric(body, "snapbridge_source_up", {"source": "churn"}),
             }
             samples.append(s)
             print(f"{s['t']:6.0f} s  cycle {s['cycle']:6.0f}  RSS {s['rss']:7.1f} MiB  "
                   f"series {s['series']}  dropped {s['dropped']}  tracked {s['tracked']}  "
-                  f"families in body {s['families']}", flush=True)
-            if s["series"] != args.series:
+                  f"families in body {s['families']}  up {s['up']}", flush=True)
+            if s["up"] != 1:
+                # A pull that failed (a timeout on a loaded machine) exposes nothing, as a
+                # down target would: not a drop, but reported.
+                down.append(t)
+            elif s["series"] != args.series:
                 failures.append(f"at {t:.0f} s: {s['series']} series exposed, not {args.series}")
             if s["dropped"] not in (0, None):
                 failures.append(f"at {t:.0f} s: {s['dropped']} dropped for max_series")
@@ -177,6 +184,8 @@ def main():
             failures.append(f"RSS grew {100 * (peak - base) / base:.1f}% after max_staleness")
     else:
         failures.append("the run was shorter than max_staleness: nothing to compare")
+    if down:
+        print(f"source down (a failed pull, not a drop) in {len(down)} of {len(samples)} samples")
     if failures:
         print("FAILED:\n  " + "\n  ".join(failures[:20]), file=sys.stderr)
         print(f"log: {log.name}", file=sys.stderr)
