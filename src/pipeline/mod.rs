@@ -9,6 +9,7 @@
 //! sink's [`PublishHook`] (the Prometheus sink renders its body there, once) and swaps it
 //! in. A source error never stops the loop.
 
+mod drops;
 pub mod families;
 pub mod identities;
 pub mod normalize;

@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use snapbridge_core::{
     CycleStats, DeltaTracker, Kind, RejectReason, SeriesInfo, SourceError, TrackerConfig,
 };
 
+use super::drops::{Drops, Warnings};
 use super::families::FamilyTable;
 use super::identities::Identities;
 use super::normalize::{NormalizeStats, Normalizer};
@@ -243,7 +244,8 @@ impl SourceRuntime {
             drops.limit += (exposed - max_series) as u64;
         }
         self.drop_state(now);
-        self.warn(&drops, out.len() - before);
+        let exposed_now = out.len() - before;
+        (self.warnings).log(&self.status.name, &drops, exposed_now, max_series);
         let duplicates = drops.duplicate;
         self.record(&stats, &norm, drops.limit, drops.conflict);
         *self.counters.rejected.entry("duplicate").or_default() += duplicates;
@@ -261,7 +263,7 @@ impl SourceRuntime {
         let bound = self.max_series.saturating_mul(2);
         if self.tracker.len() > bound {
             let evicted = self.tracker.evict_stale(bound - self.max_series / 8);
-            if evicted > 0 && self.warnings.evicted.due(Instant::now()) {
+            if evicted > 0 && self.warnings.evicted.due(std::time::Instant::now()) {
                 tracing::warn!(
                     source = %self.status.name,
                     evicted,
@@ -274,38 +276,6 @@ impl SourceRuntime {
         if dropped > 0 {
             self.identities.forget_dead();
             self.state_dropped += dropped;
-        }
-    }
-
-    /// One log line when series start being dropped, then one per [`WARN_EVERY`] while it
-    /// goes on.
-    fn warn(&mut self, drops: &Drops, exposed: usize) {
-        let now = Instant::now();
-        let name = &self.status.name;
-        if drops.limit == 0 {
-            self.warnings.limit.reset();
-        } else if self.warnings.limit.due(now) {
-            tracing::warn!(
-                source = %name,
-                dropped = drops.limit,
-                exposed,
-                max_series = self.max_series,
-                "series dropped: the snapshot has more series than max_series"
-            );
-        }
-        if drops.duplicate == 0 {
-            self.warnings.duplicate.reset();
-        } else if self.warnings.duplicate.due(now)
-            && let Some(first) = &drops.first_duplicate
-        {
-            tracing::warn!(source = %name, dropped = drops.duplicate, "duplicate series after naming: {first}");
-        }
-        if drops.conflict == 0 {
-            self.warnings.conflict.reset();
-        } else if self.warnings.conflict.due(now)
-            && let Some(first) = &drops.first_conflict
-        {
-            tracing::warn!(source = %name, dropped = drops.conflict, "series dropped, name clash: {first}");
         }
     }
 
@@ -363,48 +333,6 @@ fn merge_labels(
 
 /// Errors and warnings are shown on one line, at most this long.
 const MAX_MESSAGE_BYTES: usize = 500;
-
-/// While series keep being dropped, the log line is repeated this often.
-const WARN_EVERY: Duration = Duration::from_secs(600);
-
-/// What `attach` refused in one cycle.
-#[derive(Default)]
-struct Drops {
-    limit: u64,
-    conflict: u64,
-    duplicate: u64,
-    first_conflict: Option<String>,
-    first_duplicate: Option<String>,
-}
-
-/// When each kind of drop was last logged.
-#[derive(Default)]
-struct Warnings {
-    limit: Episode,
-    conflict: Episode,
-    duplicate: Episode,
-    evicted: Episode,
-}
-
-/// A condition that lasts: logged when it starts, then every [`WARN_EVERY`].
-#[derive(Default)]
-struct Episode(Option<Instant>);
-
-impl Episode {
-    fn due(&mut self, now: Instant) -> bool {
-        let due = self
-            .0
-            .is_none_or(|last| now.duration_since(last) >= WARN_EVERY);
-        if due {
-            self.0 = Some(now);
-        }
-        due
-    }
-
-    fn reset(&mut self) {
-        self.0 = None;
-    }
-}
 
 #[cfg(test)]
 mod tests {
