@@ -95,6 +95,11 @@ pub fn main() -> ExitCode {
             None => otlp.protocol,
         };
     }
+    // This process starts no children but `exec` commands: what they leave behind comes
+    // here, to be killed and reaped, instead of living on under init.
+    if let Err(e) = crate::sources::exec::leftovers::adopt_orphans() {
+        tracing::warn!(error = %e, "exec commands' leftovers are found by their environment only");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

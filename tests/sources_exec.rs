@@ -80,7 +80,7 @@ command = ["/nonexistent/metrics-tool"]
     };
     assert_eq!(
         err("fails"),
-        "command \"sh\": exited with exit status: 3: boom: disk on fire"
+        "command \"sh\": exited with exit status: 3: boom: disk on fire … second"
     );
     assert!(err("hung").contains("timed out after"), "{}", err("hung"));
     assert!(err("hung").contains("killed pid"), "{}", err("hung"));

@@ -194,6 +194,17 @@ pub fn is_label_name(raw: &str) -> bool {
         && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// True when the exposition itself sets label `key` on series of `kind` (`le` on a
+/// histogram's buckets; `quantile` would be a summary's, a kind not exported), so a series'
+/// own label of that name must not be emitted as it is.
+pub fn is_reserved_label(key: &str, kind: Kind) -> bool {
+    key.starts_with("__") || (kind == Kind::Histogram && key == "le")
+}
+
+/// Label names no series of any kind may carry from static `labels`: the ones some kind's
+/// exposition sets itself.
+pub const RESERVED_STATIC_LABELS: [&str; 2] = ["le", "quantile"];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,9 @@
 //! sink's [`PublishHook`] (the Prometheus sink renders its body there, once) and swaps it
 //! in. A source error never stops the loop.
 
+mod drops;
 pub mod families;
+pub mod identities;
 pub mod normalize;
 pub mod selfmetrics;
 pub mod source_runtime;
@@ -258,6 +260,7 @@ impl Pipeline {
             &mut self.families,
             &mut points,
         );
+        self.prune_families();
         let mut view = View {
             cycle: self.figures.cycle,
             time: now,
@@ -276,6 +279,32 @@ impl Pipeline {
         self.published.store(view.clone());
         self.notify.send_replace(view.clone());
         view
+    }
+
+    /// Removes the families no series with state refers to any more, once some state was
+    /// dropped: under churning names the table would otherwise grow for ever.
+    fn prune_families(&mut self) {
+        let dropped: usize = self
+            .sources
+            .iter_mut()
+            .map(|s| s.take_dropped_state())
+            .sum();
+        if dropped == 0 {
+            return;
+        }
+        let mut used = vec![false; self.families.id_bound()];
+        for source in &self.sources {
+            source.mark_families(&mut used);
+        }
+        self.self_metrics.mark_families(&mut used);
+        let removed = self.families.retain_used(&used);
+        if removed > 0 {
+            tracing::debug!(
+                removed,
+                left = self.families.len(),
+                "families without series removed"
+            );
+        }
     }
 
     /// The last cycle's figures (durations, series count), as the self-metrics report them.

@@ -97,6 +97,15 @@ fn secs(t: SystemTime) -> f64 {
 }
 
 impl SelfMetrics {
+    /// Marks `used[id]` for the family of every self-metric series with state.
+    pub fn mark_families(&self, used: &mut [bool]) {
+        for meta in self.tracker.metas() {
+            if let Some(u) = used.get_mut(meta.family.id as usize) {
+                *u = true;
+            }
+        }
+    }
+
     /// Appends this cycle's self-metric points to `out`.
     pub fn collect(
         &mut self,

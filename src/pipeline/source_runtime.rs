@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use snapbridge_core::{
-    CycleStats, DeltaTracker, RejectReason, SeriesInfo, Snapshot, SourceError, TrackerConfig,
+    CycleStats, DeltaTracker, Kind, RejectReason, SeriesInfo, Snapshot, SourceError, TrackerConfig,
 };
 
+use super::drops::{Drops, Warnings};
 use super::families::FamilyTable;
+use super::identities::Identities;
 use super::normalize::{NormalizeStats, Normalizer};
 use crate::sources::{PullFuture, Pulled, Source, SourceConfig};
 use crate::text::one_line;
@@ -42,6 +44,10 @@ pub struct SourceRuntime {
     snapshot: Snapshot,
     // A duplicate series was logged and has not gone away since.
     duplicates_logged: bool,
+    identities: Identities,
+    // Series whose state was dropped since the pipeline last asked (their families may go).
+    state_dropped: usize,
+    warnings: Warnings,
     /// Totals and last-cycle drops.
     pub counters: SourceCounters,
     /// Status as shown on the status page.
@@ -76,6 +82,9 @@ impl SourceRuntime {
             max_series: config.max_series,
             snapshot: Snapshot::new(),
             duplicates_logged: false,
+            identities: Identities::default(),
+            state_dropped: 0,
+            warnings: Warnings::default(),
             // Every tracker reason starts at 0, so dashboards and alerts see a series (and
             // its first increase) instead of "no data".
             counters: SourceCounters {
@@ -103,6 +112,20 @@ impl SourceRuntime {
     /// Series with tracker state (live or waiting out their staleness).
     pub fn tracked(&self) -> usize {
         self.tracker.len()
+    }
+
+    /// Series whose state was dropped (expired or evicted) since the last call.
+    pub fn take_dropped_state(&mut self) -> usize {
+        std::mem::take(&mut self.state_dropped)
+    }
+
+    /// Marks `used[id]` for the family of every series with state.
+    pub fn mark_families(&self, used: &mut [bool]) {
+        for meta in self.tracker.metas() {
+            if let Some(u) = used.get_mut(meta.family.id as usize) {
+                *u = true;
+            }
+        }
     }
 
     /// The source's name.
@@ -141,7 +164,7 @@ impl SourceRuntime {
                 self.status.up = false;
                 self.status.last_error = Some(message);
                 self.status.series = 0;
-                self.tracker.expire(now);
+                self.drop_state(now);
                 return;
             }
         };
@@ -163,40 +186,87 @@ impl SourceRuntime {
         let mut norm = NormalizeStats::default();
         let normalizer = &mut self.normalizer;
         let before = out.len();
-        let mut dropped_limit = 0u64;
-        let mut dropped_conflict = 0u64;
-        let mut live = self.tracker.len();
-        let (max_series, static_labels) = (self.max_series, &self.static_labels);
+        let max_series = self.max_series;
+        // The limit is on series exposed now. A snapshot within it is taken whole; past it,
+        // new series get the room the already tracked series it holds leave (counting them
+        // costs a lookup each, so only then).
+        // Past the limit the keys are normalised first (owned), to count the known ones.
+        let mut over_limit = Vec::new();
+        let room_for_new = if self.snapshot.samples.len() <= max_series {
+            usize::MAX
+        } else {
+            over_limit = std::mem::take(&mut self.snapshot.samples);
+            normalizer.normalize(&mut over_limit, &mut norm);
+            let known = (over_limit.iter())
+                .filter(|s| self.tracker.contains(&s.key))
+                .count();
+            max_series.saturating_sub(known)
+        };
+        let mut drops = Drops::default();
+        let mut accepted = 0usize;
+        let (static_labels, identities) = (&self.static_labels, &mut self.identities);
         let attach = |info: &SeriesInfo<'_>| {
-            if live >= max_series {
-                dropped_limit += 1;
+            if accepted >= room_for_new {
+                drops.limit += 1;
                 return None;
             }
             let help = || match info.description {
                 Some(d) => d.to_string(),
                 None => format!("Bridged by snapbridge from key {:?}", info.key.name),
             };
-            let Ok(family) = families.get_or_register(&info.key.name, info.kind, info.unit, help)
-            else {
-                dropped_conflict += 1;
-                return None;
+            let family = match families.get_or_register(&info.key.name, info.kind, info.unit, help)
+            {
+                Ok(f) => f,
+                Err(clash) => {
+                    drops.conflict += 1;
+                    drops.first_conflict.get_or_insert_with(|| {
+                        format!(
+                            "key {:?} ({:?}) would use the name {} of family {}",
+                            info.key.name, info.kind, clash.name, clash.owner
+                        )
+                    });
+                    return None;
+                }
             };
-            live += 1;
-            Some(Arc::new(SeriesMeta::new(
-                family,
-                merge_labels(static_labels, info.key.labels.as_slice()),
-            )))
+            let labels = merge_labels(static_labels, info.key.labels.as_slice(), info.kind);
+            let meta = Arc::new(SeriesMeta::new(family, labels));
+            if !identities.claim(&meta) {
+                drops.duplicate += 1;
+                drops.first_duplicate.get_or_insert_with(|| {
+                    format!(
+                        "key {:?} is exported as {}{{{}}}, which another key of the source already is",
+                        info.key.name, meta.family.exposed, meta.rendered_labels
+                    )
+                });
+                return None;
+            }
+            accepted += 1;
+            Some(meta)
         };
-        let samples = self
-            .snapshot
-            .samples
-            .iter_mut()
-            .filter_map(|s| normalizer.normalize_ref(s, &mut norm));
-        let stats = self.tracker.observe_borrowed(now, samples, attach, out);
+        let stats = if room_for_new == usize::MAX {
+            // Within the limit (the usual case): keys lent to the tracker as they are.
+            let samples = (self.snapshot.samples.iter_mut())
+                .filter_map(|s| normalizer.normalize_ref(s, &mut norm));
+            self.tracker.observe_borrowed(now, samples, attach, out)
+        } else {
+            let stats = (self.tracker).observe(now, over_limit.drain(..), attach, out);
+            self.snapshot.samples = over_limit;
+            stats
+        };
         self.source.recycle(std::mem::take(&mut self.snapshot));
-        self.tracker.expire(now);
+        // Stale series that all came back at once can be more than the limit: the last go.
+        let exposed = out.len() - before;
+        if exposed > max_series {
+            out.truncate(before + max_series);
+            drops.limit += (exposed - max_series) as u64;
+        }
+        self.drop_state(now);
+        let exposed_now = out.len() - before;
+        (self.warnings).log(&self.status.name, &drops, exposed_now, max_series);
         self.warn_duplicates(&stats);
-        self.record(&stats, &norm, dropped_limit, dropped_conflict);
+        let duplicates = drops.duplicate;
+        self.record(&stats, &norm, drops.limit, drops.conflict);
+        *self.counters.rejected.entry("duplicate").or_default() += duplicates;
         self.status.up = true;
         self.status.last_error = None;
         self.status.series = out.len() - before;
@@ -233,6 +303,30 @@ impl SourceRuntime {
         }
     }
 
+    /// Drops expired state, and stale state past its own bound: as many series as
+    /// `max_series` may be kept beyond the current ones; past that the longest absent go
+    /// first (down to 7/8 of the bound, so this is not done every cycle under churn).
+    fn drop_state(&mut self, now: SystemTime) {
+        let mut dropped = self.tracker.expire(now);
+        let bound = self.max_series.saturating_mul(2);
+        if self.tracker.len() > bound {
+            let evicted = self.tracker.evict_stale(bound - self.max_series / 8);
+            if evicted > 0 && self.warnings.evicted.due(std::time::Instant::now()) {
+                tracing::warn!(
+                    source = %self.status.name,
+                    evicted,
+                    max_series = self.max_series,
+                    "state of series absent from the snapshot dropped before max_staleness: more than max_series of them (if they come back they start anew)"
+                );
+            }
+            dropped += evicted;
+        }
+        if dropped > 0 {
+            self.identities.forget_dead();
+            self.state_dropped += dropped;
+        }
+    }
+
     fn record(&mut self, stats: &CycleStats, norm: &NormalizeStats, limit: u64, conflict: u64) {
         let c = &mut self.counters;
         c.resets += stats.resets;
@@ -256,14 +350,25 @@ impl SourceRuntime {
 }
 
 /// The static labels (and `source`) win over the source's own; a source label they
-/// shadow is kept as `exported_<key>`, as Prometheus does with `honor_labels: false`.
+/// shadow is kept as `exported_<key>`, as Prometheus does with `honor_labels: false`. So is
+/// a label the exposition itself sets for the kind (`le` on a histogram's buckets).
 fn merge_labels(
     static_labels: &[(String, String)],
     own: &[(String, String)],
+    kind: Kind,
 ) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = static_labels.to_vec();
+    let reserved = |k: &str| crate::names::is_reserved_label(k, kind);
+    let mut out: Vec<(String, String)> = Vec::with_capacity(static_labels.len() + own.len());
+    for (k, v) in static_labels {
+        // Refused when the config is read; a source built in code is not checked there.
+        if reserved(k) {
+            out.push((format!("exported_{k}"), v.clone()));
+        } else {
+            out.push((k.clone(), v.clone()));
+        }
+    }
     for (k, v) in own {
-        if static_labels.iter().any(|(sk, _)| sk == k) {
+        if reserved(k) || static_labels.iter().any(|(sk, _)| sk == k) {
             out.push((format!("exported_{k}"), v.clone()));
         } else {
             out.push((k.clone(), v.clone()));
@@ -288,11 +393,25 @@ mod tests {
             ("source".to_string(), "a".to_string()),
         ];
         let own = vec![("source".to_string(), "inner".to_string())];
-        let merged = merge_labels(&statics, &own);
+        let merged = merge_labels(&statics, &own, Kind::Gauge);
         let keys: Vec<_> = merged.iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(
             keys,
             ["exported_source=inner", "service=papyra", "source=a"]
         );
+    }
+
+    #[test]
+    fn a_histogram_s_own_le_is_kept_as_exported_le() {
+        let statics = vec![("source".to_string(), "a".to_string())];
+        let own = vec![("le".to_string(), "spoof".to_string())];
+        let keys = |kind| {
+            merge_labels(&statics, &own, kind)
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(Kind::Histogram), ["exported_le=spoof", "source=a"]);
+        assert_eq!(keys(Kind::Gauge), ["le=spoof", "source=a"]);
     }
 }

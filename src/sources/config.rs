@@ -53,7 +53,8 @@ pub struct SourceConfig {
     /// Default: `"gauge"` (a gauge never claims monotonicity).
     #[serde(default)]
     pub default_kind: DefaultKind,
-    /// Labels added to every series of the source. Default: none.
+    /// Labels added to every series of the source (not `source`, `le` or `quantile`, which
+    /// snapbridge and the exposition set). Default: none.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     /// Label keys renamed (`from = "to"`), applied before the deny-list. Default: none.
@@ -73,8 +74,9 @@ pub struct SourceConfig {
     /// Snapshot timeout, from `"1ms"` to `"1h"`. Default: the global `timeout`.
     #[serde(default, deserialize_with = "crate::values::bounds::timeout_opt")]
     pub timeout: Option<DurationValue>,
-    /// Most series tracked for this source; more are dropped and counted. Default:
-    /// `100000`.
+    /// Most series exposed from this source at once; more are dropped (new ones first),
+    /// counted and logged. State of series that left is bounded apart, at as many again.
+    /// Default: `100000`.
     #[serde(default = "default_max_series")]
     pub max_series: usize,
 }
@@ -144,6 +146,16 @@ impl SourceConfig {
                     format!("{key:?} is not a valid label name ([a-zA-Z][a-zA-Z0-9_]*)"),
                 ));
             }
+        }
+        if let Some(key) =
+            (crate::names::RESERVED_STATIC_LABELS.iter()).find(|k| self.labels.contains_key(**k))
+        {
+            return Err(KeyError::new(
+                "labels",
+                format!(
+                    "{key:?} is set by the exposition itself (histogram buckets' `le`, summary quantiles' `quantile`): choose another name"
+                ),
+            ));
         }
         if self.labels.contains_key("source") {
             return Err(KeyError::new(

@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::time::SystemTime;
 
+mod evict;
 mod rules;
 mod types;
 
@@ -342,12 +343,7 @@ impl<M: Clone> DeltaTracker<M> {
         if removed > 0 {
             // Slot positions changed: rebuild the chains (sweeps are rare), and match the
             // next snapshot by hashing.
-            self.index.clear();
-            for i in 0..self.slots.len() {
-                let h = self.slots[i].hash;
-                self.slots[i].next = self.index.insert(h, i as u32).unwrap_or(NO_SLOT);
-            }
-            self.last_order.clear();
+            self.reindex();
         }
         removed
     }

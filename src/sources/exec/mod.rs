@@ -7,9 +7,20 @@
 //!   than the pipeline's) the group is killed by its id (the child's PID), so a hung
 //!   command and anything it started are gone before the next cycle; if the pipeline drops
 //!   the pull first, a guard does the same and tokio's `kill_on_drop` kills the child.
-//! - A non-zero exit fails the snapshot with the exit status and stderr's first line.
-//!   Error messages name the program, never its arguments (they may carry secrets).
+//! - Success is the command's own exit status: stdout is read until the command exits, then
+//!   for at most [`GRACE`] more, so a background child that keeps stdout open does not turn
+//!   a finished command into a timeout.
+//! - When a run ends, whatever the command left running is killed: its process group, and
+//!   every process carrying the run's marker in its environment (`setsid` escapes); see
+//!   [`leftovers`] for what is guaranteed.
+//! - stderr is read to its end concurrently with stdout (a chatty command never blocks on
+//!   a full pipe); only its first and last 8 KiB are kept.
+//! - A non-zero exit fails the snapshot with the exit status and stderr's first (and last)
+//!   line. Error messages name the program, never its arguments (they may carry secrets).
 //! - stdout is read up to `max_bytes` (16 MiB by default); more fails the snapshot.
+
+pub mod leftovers;
+mod stderr;
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -58,8 +69,10 @@ impl KindConfig for ExecConfig {
     }
 }
 
-/// Most of stderr kept for the error message.
-const STDERR_BYTES: u64 = 64 * 1024;
+/// How long stdout and stderr are still read once the command has exited: what it wrote
+/// before exiting is in the pipe by then; a background child holding the pipe is not waited
+/// for.
+const GRACE: Duration = Duration::from_millis(250);
 
 /// A command whose stdout is a JSON snapshot.
 pub struct ExecSource {
@@ -133,44 +146,55 @@ impl Inner {
     }
 
     async fn run(&self) -> Result<Pulled, String> {
-        let mut child = Command::new(&self.program)
-            .args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .process_group(0)
-            .spawn()
-            .map_err(|e| format!("cannot start: {e}"))?;
-        let pid = child.id();
-        let mut guard = GroupGuard(pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 0));
-        let mut stdout = child.stdout.take().ok_or("no stdout pipe")?;
-        let mut stderr = child.stderr.take().ok_or("no stderr pipe")?;
-        let max = self.opts.max_bytes;
-        let work = async {
-            let mut out = Vec::new();
-            let mut err = Vec::new();
-            let mut out_limited = (&mut stdout).take(max + 1);
-            let mut err_limited = (&mut stderr).take(STDERR_BYTES);
-            let (r_out, _) = tokio::join!(
-                out_limited.read_to_end(&mut out),
-                err_limited.read_to_end(&mut err)
-            );
-            r_out.map_err(|e| format!("cannot read stdout: {e}"))?;
-            if out.len() as u64 > max {
-                return Ok((out, err, None));
-            }
-            let status = child
-                .wait()
-                .await
-                .map_err(|e| format!("cannot wait for it: {e}"))?;
-            Ok::<_, String>((out, err, Some(status)))
+        let run = leftovers::Run::start();
+        let (result, pgid) = self.run_marked(&run).await;
+        run.finish(pgid);
+        result
+    }
+
+    /// One run of the command; also returns its process group, for the sweep of leftovers.
+    async fn run_marked(&self, run: &leftovers::Run) -> (Result<Pulled, String>, Option<i32>) {
+        let spawned = run.spawn(|| {
+            let child = Command::new(&self.program)
+                .args(&self.args)
+                .env(leftovers::MARKER_VAR, &run.marker)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true)
+                .process_group(0)
+                .spawn()?;
+            let pid = child.id();
+            Ok((child, pid))
+        });
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) => return (Err(format!("cannot start: {e}")), None),
         };
-        let outcome = tokio::time::timeout(self.timeout, work).await;
+        let pid = child.id().and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 0);
+        let mut guard = GroupGuard(pid);
+        let result = self.supervise(&mut child, &mut guard).await;
+        if let Some(pid) = pid {
+            run.reaped(pid);
+        }
+        (result, pid)
+    }
+
+    async fn supervise(
+        &self,
+        child: &mut tokio::process::Child,
+        guard: &mut GroupGuard,
+    ) -> Result<Pulled, String> {
+        let pid = child.id();
+        let max = self.opts.max_bytes;
+        let outcome = tokio::time::timeout(self.timeout, read_until_exit(child, max)).await;
+        let finish = |guard: &mut GroupGuard, child: &mut tokio::process::Child| {
+            guard.kill();
+            let _ = child.start_kill();
+        };
         let (out, err, status) = match outcome {
             Err(_) => {
-                guard.kill();
-                let _ = child.start_kill();
+                finish(guard, child);
                 let _ = tokio::time::timeout(Duration::from_secs(1), child.wait()).await;
                 return Err(format!(
                     "timed out after {} (killed pid {})",
@@ -181,18 +205,15 @@ impl Inner {
             Ok(result) => result?,
         };
         let Some(status) = status else {
-            guard.kill();
-            let _ = child.start_kill();
+            finish(guard, child);
             let _ = tokio::time::timeout(Duration::from_secs(1), child.wait()).await;
             return Err(format!("stdout is larger than max_bytes = {max}"));
         };
         // Reaped: the PID may be reused from now on, so the guard must not fire.
         guard.0 = None;
         if !status.success() {
-            let text = String::from_utf8_lossy(&err);
-            let first = text.lines().map(str::trim).find(|l| !l.is_empty());
-            return Err(match first {
-                Some(line) => format!("exited with {status}: {}", crate::text::shorten(line, 200)),
+            return Err(match err.summary() {
+                Some(line) => format!("exited with {status}: {line}"),
                 None => format!("exited with {status} (nothing on stderr)"),
             });
         }
@@ -200,4 +221,48 @@ impl Inner {
             .await
             .map_err(|e| format!("stdout: {e}"))
     }
+}
+
+/// Reads stdout (up to `max` + 1 bytes) and all of stderr while waiting for the child to
+/// exit, then at most [`GRACE`] longer. No exit status means stdout passed `max`.
+async fn read_until_exit(
+    child: &mut tokio::process::Child,
+    max: u64,
+) -> Result<(Vec<u8>, stderr::Captured, Option<std::process::ExitStatus>), String> {
+    let mut stdout = child.stdout.take().ok_or("no stdout pipe")?;
+    let mut stderr_pipe = child.stderr.take().ok_or("no stderr pipe")?;
+    let mut out = Vec::new();
+    let mut err = stderr::Captured::default();
+    let (mut out_buf, mut err_buf) = (vec![0u8; 64 * 1024], vec![0u8; 16 * 1024]);
+    let (mut out_done, mut err_done) = (false, false);
+    let mut status = None;
+    // Armed when the child exits.
+    let grace = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
+    tokio::pin!(grace);
+    while status.is_none() || !(out_done && err_done) {
+        // Each branch's read is cancel-safe: bytes are kept only once a read completes.
+        tokio::select! {
+            r = stdout.read(&mut out_buf), if !out_done => {
+                let n = r.map_err(|e| format!("cannot read stdout: {e}"))?;
+                out.extend_from_slice(&out_buf[..n]);
+                out_done = n == 0;
+                if out.len() as u64 > max {
+                    return Ok((out, err, None));
+                }
+            }
+            r = stderr_pipe.read(&mut err_buf), if !err_done => {
+                // A broken stderr is not the snapshot's problem: stop reading it.
+                let n = r.unwrap_or(0);
+                err.push(&err_buf[..n]);
+                err_done = n == 0;
+            }
+            s = child.wait(), if status.is_none() => {
+                status = Some(s.map_err(|e| format!("cannot wait for it: {e}"))?);
+                grace.as_mut().reset(tokio::time::Instant::now() + GRACE);
+            }
+            // Exited, but something it left behind holds a pipe open: judge on what it wrote.
+            _ = &mut grace => break,
+        }
+    }
+    Ok((out, err, status))
 }
