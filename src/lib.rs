@@ -9,6 +9,7 @@
 //!
 //! The modules depend one way, lowest first (checked by `tests/module_dependencies.rs`):
 //!
+//! - [`redact`]: what of a URL, a header or a config value may be shown;
 //! - helpers that know nothing of metrics: [`blocking`], [`gzip`], [`http_client`],
 //!   [`text`], [`values`] (config values); and of the model: [`labels`], [`limits`],
 //!   [`names`];
@@ -30,6 +31,7 @@ pub mod limits;
 pub mod names;
 pub mod pipeline;
 pub(crate) mod protowire;
+pub mod redact;
 pub mod regular_file;
 pub mod sinks;
 pub mod sources;

@@ -14,6 +14,7 @@ type Module = Vec<String>;
 
 /// The layers of `src/`, lowest first; a module may use modules of lower layers only.
 const LAYERS: &[&[&str]] = &[
+    &["redact"],
     &[
         "blocking",
         "gzip",

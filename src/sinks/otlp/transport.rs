@@ -122,7 +122,7 @@ impl Transport {
         match settings.protocol {
             Protocol::Grpc => {
                 let endpoint = Endpoint::from_shared(settings.url.clone())
-                    .map_err(|e| format!("OTLP endpoint {:?}: {e}", settings.url))?
+                    .map_err(|e| format!("OTLP endpoint {:?}: {e}", settings.shown))?
                     .connect_timeout(settings.timeout)
                     .timeout(settings.timeout);
                 let connector = http_client::connector(tls, Version::Http2, None);
@@ -164,7 +164,7 @@ impl Transport {
             Err(_) => Err(SendError {
                 message: format!(
                     "no answer from {} within {}",
-                    settings.url,
+                    settings.shown,
                     humantime::format_duration(settings.timeout)
                 ),
                 retryable: true,
@@ -197,7 +197,7 @@ async fn send_grpc(
         return Err(SendError {
             message: format!(
                 "gRPC connection to {} failed: {}",
-                settings.url,
+                settings.shown,
                 one_line(&error_chain(&e), MAX_MESSAGE_BYTES)
             ),
             retryable: true,
@@ -213,7 +213,7 @@ async fn send_grpc(
             Err(SendError {
                 message: format!(
                     "gRPC export to {} failed: {:?}: {}",
-                    settings.url,
+                    settings.shown,
                     status.code(),
                     one_line(status.message(), MAX_MESSAGE_BYTES)
                 ),
@@ -253,7 +253,7 @@ async fn send_http(
     let response = client.request(req).await.map_err(|e| SendError {
         message: format!(
             "OTLP/HTTP POST {} failed: {}",
-            settings.url,
+            settings.shown,
             one_line(&error_chain(&e), MAX_MESSAGE_BYTES)
         ),
         retryable: true,
@@ -295,7 +295,7 @@ async fn send_http(
     Err(SendError {
         message: format!(
             "OTLP/HTTP POST {} answered {status}: {}",
-            settings.url,
+            settings.shown,
             one_line(&text, MAX_MESSAGE_BYTES)
         ),
         retryable,
