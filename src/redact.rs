@@ -316,7 +316,8 @@ fn mask_named_values(message: &str) -> String {
                 {
                     end = value_end(b, end + 1);
                 }
-                if end > start && &message[start..end] != MASK {
+                // Already masked (a text redacted twice stays as it was).
+                if end > start && !message[start..end].starts_with(MASK) {
                     out.push_str(&message[copied..start]);
                     out.push_str(MASK);
                     copied = end;
@@ -428,6 +429,17 @@ mod tests {
         );
         assert!(is_secret_key("bearer_token") && is_secret_key("basic_auth"));
         assert!(!is_secret_key("initial"));
+    }
+
+    #[test]
+    fn redacting_twice_changes_nothing() {
+        let once =
+            text("GET http://u:p@h/m?token=abc: truncated (at 1:14): x-api-key=k; Bearer abcdef");
+        assert_eq!(text(&once), once);
+        assert_eq!(
+            once,
+            "GET http://***@h/m?token=***: truncated (at 1:14): x-api-key=***; Bearer ***"
+        );
     }
 
     #[test]

@@ -28,6 +28,17 @@ fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// For targets whose one input holds `per_input` cases (records in a batch file, values in
+/// a Redis hash): `SNAPBRIDGE_FUZZ_CASES` counts the cases, `default` the inputs.
+fn inputs_for(default: u32, per_input: usize) -> u32 {
+    std::env::var("SNAPBRIDGE_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(default, |n| {
+            u32::try_from(n.div_ceil(per_input as u64)).unwrap_or(u32::MAX)
+        })
+}
+
 fn corpus(target: &str) -> Vec<Vec<u8>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fuzz_corpus")
@@ -281,14 +292,14 @@ fn document_target(target: &str, n: u32) {
 
 #[test]
 fn json_documents() {
-    document_target("json_document", cases(3000));
+    document_target("json_document", cases(400));
 }
 
 /// `exec` hands its stdout to the same parser; its corpus holds what commands print
 /// (Python's `json.dumps` with NaN, trailing newlines, a banner before the JSON).
 #[test]
 fn exec_output() {
-    document_target("exec_output", cases(3000));
+    document_target("exec_output", cases(400));
 }
 
 #[test]
@@ -352,7 +363,7 @@ fn config_files() {
         .boxed();
     run(
         "config",
-        cases(3000),
+        cases(400),
         &seeds,
         inputs(seeds.clone(), structured),
         |bytes| {
@@ -414,7 +425,7 @@ fn accept_and_accept_encoding_headers() {
     .boxed();
     run(
         "accept",
-        cases(20000),
+        cases(3000),
         &seeds,
         inputs(seeds.clone(), structured),
         |bytes| {
@@ -461,7 +472,7 @@ fn redaction_of_free_text() {
     .boxed();
     run(
         "redact",
-        cases(20000),
+        cases(2000),
         &seeds,
         inputs(seeds.clone(), structured),
         |bytes| {
@@ -482,7 +493,7 @@ fn redaction_of_free_text() {
 
 /// Records per batch file: a case is one file of this many records (a whole file of
 /// garbage now and then), through the real `batch_dir` source.
-const RECORDS_PER_FILE: usize = 50;
+const RECORDS_PER_FILE: usize = 100;
 
 fn record() -> impl Strategy<Value = serde_json::Value> {
     use serde_json::{Value, json};
@@ -555,7 +566,7 @@ fn batch_records() {
             Err(e) => one_line("batch", &e.to_string()),
         }
     };
-    let n = cases(300);
+    let n = inputs_for(20, RECORDS_PER_FILE);
     run(
         "batch",
         n,
@@ -629,7 +640,7 @@ fn redis_values() {
             Err(e) => one_line("redis", &e.to_string()),
         }
     };
-    let n = cases(100);
+    let n = inputs_for(10, VALUES_PER_HASH);
     // The corpus entries are single values: one hash each.
     let seeds_joined: Vec<Vec<u8>> = seeds
         .iter()

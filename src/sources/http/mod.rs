@@ -15,7 +15,7 @@
 //! - Redirects (301, 302, 303, 307, 308) are followed, 5 at most, within the URL's origin;
 //!   another origin only with `cross_origin_redirects = true`, and then without the
 //!   credentials and headers, which belong to the configured origin.
-//! - Secrets never leave: the URL is shown redacted (`user:***@`, `?token=***`), header
+//! - Secrets never leave: the URL is shown redacted (`***@`, every query value `***`), header
 //!   values are marked sensitive, and any error text is scrubbed of the password and tokens.
 //!   User info in the URL is sent as basic auth, never in the `Host` header.
 
