@@ -243,7 +243,7 @@ fn run<S: Strategy<Value = Vec<u8>>>(
         ..PtConfig::default()
     });
     let outcome = runner.run(&strategy, |input| {
-        check(&input).map_err(|e| TestCaseError::fail(e))
+        check(&input).map_err(TestCaseError::fail)
     });
     if let Err(e) = outcome {
         panic!("{target}: {e}");
