@@ -20,8 +20,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 # The fuzzing harness' smoke run: a few seconds per target (proptest, a dev-dependency;
 # redis-server from peers.sh). It fails loudly on a panic, an error of more than one line,
 # or a missing peer. The 1M-case run is documented in docs/RELIABILITY.md, not run here.
-step "fuzz smoke run (tests/fuzz_inputs.rs)"
-cargo test --test fuzz_inputs -- --nocapture
+step "fuzz smoke run (tests/fuzz_inputs.rs, tests/fuzz_sources.rs)"
+cargo test --test fuzz_inputs --test fuzz_sources -- --nocapture
 
 step "cargo test --workspace"
 cargo test --workspace "$@"
