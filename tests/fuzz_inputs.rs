@@ -20,7 +20,7 @@ use snapbridge::sinks::prometheus::{accepts_gzip, negotiate};
 use snapbridge::sources::document::{self, DocumentOptions};
 
 fn document_target(target: &str, n: u32) {
-    let seeds = corpus(target);
+    let entries = corpus(target);
     let plain = DocumentOptions::default();
     let pointed = DocumentOptions {
         pointer: Some("/metrics".into()),
@@ -29,8 +29,8 @@ fn document_target(target: &str, n: u32) {
     run(
         target,
         n,
-        &seeds,
-        inputs(seeds.clone(), json_bytes()),
+        &entries,
+        inputs(entries.clone(), json_bytes()),
         |bytes| {
             for opts in [&plain, &pointed] {
                 match document::parse(bytes, opts) {
@@ -61,7 +61,7 @@ fn exec_output() {
 
 #[test]
 fn config_files() {
-    let seeds = corpus("config");
+    let entries = corpus("config");
     let structured = (
         prop::collection::vec(
             (
@@ -121,8 +121,8 @@ fn config_files() {
     run(
         "config",
         cases(400),
-        &seeds,
-        inputs(seeds.clone(), structured),
+        &entries,
+        inputs(entries.clone(), structured),
         |bytes| {
             let text = String::from_utf8_lossy(bytes);
             match Config::parse(&text, "fuzz.toml") {
@@ -142,7 +142,7 @@ fn config_files() {
 
 #[test]
 fn accept_and_accept_encoding_headers() {
-    let seeds = corpus("accept");
+    let entries = corpus("accept");
     let structured = prop::collection::vec(
         (
             prop::sample::select(vec![
@@ -183,8 +183,8 @@ fn accept_and_accept_encoding_headers() {
     run(
         "accept",
         cases(3000),
-        &seeds,
-        inputs(seeds.clone(), structured),
+        &entries,
+        inputs(entries.clone(), structured),
         |bytes| {
             let text = String::from_utf8_lossy(bytes);
             let _ = negotiate(Some(&text));
@@ -199,7 +199,7 @@ fn accept_and_accept_encoding_headers() {
 
 #[test]
 fn redaction_of_free_text() {
-    let seeds = corpus("redact");
+    let entries = corpus("redact");
     snapbridge::redact::remember("fuzz-secret-2f9c");
     let structured = prop::collection::vec(
         prop::sample::select(vec![
@@ -230,8 +230,8 @@ fn redaction_of_free_text() {
     run(
         "redact",
         cases(2000),
-        &seeds,
-        inputs(seeds.clone(), structured),
+        &entries,
+        inputs(entries.clone(), structured),
         |bytes| {
             let text = String::from_utf8_lossy(bytes);
             for shown in [

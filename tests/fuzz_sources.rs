@@ -61,7 +61,7 @@ fn batch_records() {
         .enable_all()
         .build()
         .expect("runtime");
-    let seeds = corpus("batch");
+    let entries = corpus("batch");
     let counter = std::sync::atomic::AtomicU64::new(0);
     let check = |bytes: &[u8]| -> Result<(), String> {
         let i = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -88,8 +88,8 @@ fn batch_records() {
     run(
         "batch",
         n,
-        &seeds,
-        inputs(seeds.clone(), batch_file()),
+        &entries,
+        inputs(entries.clone(), batch_file()),
         check,
     );
     eprintln!(
@@ -117,9 +117,9 @@ fn redis_values() {
         .enable_all()
         .build()
         .expect("runtime");
-    let seeds = corpus("redis");
+    let entries = corpus("redis");
     let value = prop_oneof![
-        3 => inputs(seeds.clone(), json_bytes()),
+        3 => inputs(entries.clone(), json_bytes()),
         1 => prop::collection::vec(any::<u8>(), 0..24),
         1 => "[-+]?[0-9.eE]{1,12}|inf|-inf|nan|NaN".prop_map(String::into_bytes),
     ];
@@ -160,11 +160,11 @@ fn redis_values() {
     };
     let n = inputs_for(10, VALUES_PER_HASH);
     // The corpus entries are single values: one hash each.
-    let seeds_joined: Vec<Vec<u8>> = seeds
+    let entries_joined: Vec<Vec<u8>> = entries
         .iter()
         .map(|s| [s.as_slice(), b"\x00SPLIT\x00"].concat())
         .collect();
-    run("redis", n, &seeds_joined, hash, check);
+    run("redis", n, &entries_joined, hash, check);
     eprintln!(
         "fuzz redis: {} values in generated hashes",
         n as usize * VALUES_PER_HASH

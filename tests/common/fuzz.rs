@@ -35,12 +35,12 @@ pub fn corpus(target: &str) -> Vec<Vec<u8>> {
         .map(|e| e.expect("corpus entry").path())
         .collect();
     files.sort();
-    let seeds: Vec<Vec<u8>> = files
+    let entries: Vec<Vec<u8>> = files
         .iter()
         .map(|p| std::fs::read(p).expect("corpus file"))
         .collect();
-    assert!(!seeds.is_empty(), "corpus {} is empty", dir.display());
-    seeds
+    assert!(!entries.is_empty(), "corpus {} is empty", dir.display());
+    entries
 }
 
 /// One edit of a mutation: where (a fraction of the length), what, and a byte.
@@ -130,14 +130,14 @@ pub fn apply(mut data: Vec<u8>, edits: &[Edit]) -> Vec<u8> {
 
 /// Corpus entries mutated, the `structured` generator's inputs, and raw bytes.
 pub fn inputs(
-    seeds: Vec<Vec<u8>>,
+    entries: Vec<Vec<u8>>,
     structured: BoxedStrategy<Vec<u8>>,
 ) -> impl Strategy<Value = Vec<u8>> {
     let mutated = (
-        prop::sample::select(seeds),
+        prop::sample::select(entries),
         prop::collection::vec(edit(), 0..6),
     )
-        .prop_map(|(seed, edits)| apply(seed, &edits));
+        .prop_map(|(entry, edits)| apply(entry, &edits));
     prop_oneof![
         5 => mutated,
         3 => structured,
@@ -214,13 +214,13 @@ pub fn json_bytes() -> BoxedStrategy<Vec<u8>> {
 pub fn run<S: Strategy<Value = Vec<u8>>>(
     target: &str,
     n: u32,
-    seeds: &[Vec<u8>],
+    entries: &[Vec<u8>],
     strategy: S,
     check: impl Fn(&[u8]) -> Result<(), String>,
 ) {
     let started = Instant::now();
-    for (i, seed) in seeds.iter().enumerate() {
-        if let Err(e) = check(seed) {
+    for (i, entry) in entries.iter().enumerate() {
+        if let Err(e) = check(entry) {
             panic!("{target}: corpus entry {i}: {e}");
         }
     }
@@ -237,7 +237,7 @@ pub fn run<S: Strategy<Value = Vec<u8>>>(
     }
     eprintln!(
         "fuzz {target}: {n} cases + {} corpus entries, 0 failures, {:.1} s",
-        seeds.len(),
+        entries.len(),
         started.elapsed().as_secs_f64()
     );
 }
