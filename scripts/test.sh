@@ -30,5 +30,11 @@ cargo clippy -p snapbridge-minimal -- -D warnings
 step "cargo doc --workspace --no-deps (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
+# The fuzzing harness' smoke run: a few seconds per target (proptest, a dev-dependency;
+# redis-server from peers.sh). It fails loudly on a panic, an error of more than one line,
+# or a missing peer. The 1M-case run is documented in docs/RELIABILITY.md, not run here.
+step "fuzz smoke run (tests/fuzz_inputs.rs, tests/fuzz_sources.rs)"
+cargo test --test fuzz_inputs --test fuzz_sources -- --nocapture
+
 step "cargo test --workspace"
 cargo test --workspace "$@"

@@ -75,7 +75,7 @@ pub fn main() -> ExitCode {
         Some(path) => match Config::load(path) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", crate::redact::text(&e.to_string()));
                 return ExitCode::from(2);
             }
         },
@@ -120,7 +120,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::redact::text(&e));
             ExitCode::FAILURE
         }
     }
@@ -133,8 +133,25 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
+        .with_writer(|| RedactingStderr)
         .try_init();
+}
+
+/// stderr for log lines, each one passed through [`crate::redact::text`]: whatever a
+/// library logs (at trace level too) never carries a URL's user info or a known secret.
+struct RedactingStderr;
+
+impl std::io::Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // The formatter hands over one whole event per write.
+        let line = crate::redact::text(&String::from_utf8_lossy(buf));
+        std::io::stderr().lock().write_all(line.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 async fn run(config: Config, embedded: bool) -> Result<(), String> {
@@ -233,7 +250,20 @@ async fn once(config: Config, format: OnceFormat) -> Result<(), String> {
         .map_err(|e| format!("cannot write to stdout: {e}"))
 }
 
+/// The `[otlp]` sink checked as `run` would set it up (the file, then the environment).
+fn check_otlp(config: &Config) -> Result<Option<String>, String> {
+    let env = |name: &str| std::env::var(name).ok();
+    let settings = crate::sinks::otlp::Settings::resolve(config.otlp.as_ref(), env, "check")?;
+    let Some(settings) = settings else {
+        return Ok(None);
+    };
+    crate::sinks::otlp::validate(&settings)?;
+    Ok(Some(settings.shown))
+}
+
 async fn check(config: Config) -> Result<(), String> {
+    // A sink `run` would refuse fails `check` too, before anything is pulled.
+    let otlp = check_otlp(&config).map_err(|e| format!("sink otlp: {e}"))?;
     let view = one_cycle(&config).await?;
     println!(
         "config ok: {} source(s), interval {}, /metrics on {}",
@@ -241,11 +271,18 @@ async fn check(config: Config) -> Result<(), String> {
         humantime::format_duration(config.interval.0),
         config.prometheus.listen
     );
+    if let Some(url) = otlp {
+        println!("sink otlp: pushes to {url}");
+    }
+    let mut down = Vec::new();
     for s in &view.sources {
         match &s.last_error {
             None if s.series == 0 => println!("source {}: up, no metrics", s.name),
             None => println!("source {}: up, {} series", s.name, s.series),
-            Some(e) => println!("source {}: DOWN: {e}", s.name),
+            Some(e) => {
+                println!("source {}: DOWN: {}", s.name, crate::redact::text(e));
+                down.push(s.name.clone());
+            }
         }
     }
     let mut rows = vec![[
@@ -285,7 +322,16 @@ async fn check(config: Config) -> Result<(), String> {
         ]);
     }
     print_table(&rows);
-    Ok(())
+    if down.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} of {} source(s) failed to pull: {}",
+            down.len(),
+            view.sources.len(),
+            down.join(", ")
+        ))
+    }
 }
 
 fn number(n: Number) -> String {

@@ -10,6 +10,7 @@
 //! The modules depend one way, lowest first (checked by `tests/module_dependencies.rs`):
 //!
 //! - [`features`]: the Cargo features this build has;
+//! - [`redact`]: what of a URL, a header or a config value may be shown;
 //! - helpers that know nothing of metrics: [`blocking`], [`gzip`], [`http_client`],
 //!   [`text`], [`values`] (config values); and of the model: [`labels`], [`limits`],
 //!   [`names`];
@@ -43,6 +44,7 @@ pub mod pipeline;
 // Each sink uses part of the wire helpers: with one sink left out, some go unused.
 #[cfg_attr(not(all(feature = "prometheus", feature = "otlp")), allow(dead_code))]
 pub(crate) mod protowire;
+pub mod redact;
 pub mod regular_file;
 pub mod sinks;
 pub mod sources;

@@ -1,7 +1,11 @@
 //! Hostile input through the whole pipeline: random names with any character, label keys
 //! and values with quotes, backslashes, newlines, control characters and non-ASCII, huge
 //! values, duplicated series. Whatever the source says, `/metrics` parses with promtool and
-//! both reference parsers, in both formats — or the series is refused and counted.
+//! both reference parsers, in both text formats, and the protobuf body decodes into as many
+//! families as the text announces — or the series is refused and counted.
+//!
+//! `SNAPBRIDGE_FUZZ_CASES` raises the number of snapshots (default 300); past 300 the
+//! external parsers read an evenly spread 300 of them, the protobuf decoder every one.
 
 mod common;
 
@@ -13,6 +17,7 @@ use common::{Bridge, Scripted, python, source_config};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config as PtConfig, TestRunner};
+use prost::Message;
 use snapbridge::core::{Sample, Snapshot};
 use snapbridge::sinks::prometheus::{Format, render};
 
@@ -79,9 +84,37 @@ fn parse_many(format: &str, docs: &[Vec<u8>]) -> Vec<String> {
         .collect()
 }
 
+/// The fields of `io.prometheus.client.MetricFamily` this test reads.
+#[derive(Clone, PartialEq, Message)]
+struct MetricFamily {
+    #[prost(string, optional, tag = "1")]
+    name: Option<String>,
+    #[prost(int32, optional, tag = "3")]
+    kind: Option<i32>,
+}
+
+/// Decodes a delimited protobuf body; `Err` says where it broke.
+fn protobuf_families(mut body: &[u8]) -> Result<Vec<MetricFamily>, String> {
+    let mut out = Vec::new();
+    while !body.is_empty() {
+        let family = MetricFamily::decode_length_delimited(&mut body)
+            .map_err(|e| format!("family {}: {e}", out.len()))?;
+        if family.name.as_deref().is_none_or(str::is_empty) {
+            return Err(format!("family {} has no name", out.len()));
+        }
+        out.push(family);
+    }
+    Ok(out)
+}
+
 #[test]
 fn any_snapshot_renders_to_valid_expositions() {
-    let cases = 300;
+    let cases: u32 = std::env::var("SNAPBRIDGE_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let sample_every = (cases / 300).max(1);
+    let started = std::time::Instant::now();
     let scripted = Scripted::default();
     let mut bridge = Bridge::start(
         "interval = \"1h\"\n",
@@ -93,15 +126,29 @@ fn any_snapshot_renders_to_valid_expositions() {
     let mut runner = TestRunner::new(PtConfig::with_cases(cases));
     let (mut text_docs, mut om_docs) = (Vec::new(), Vec::new());
     let strategy = prop::collection::vec(sample(), 1..12);
-    for _ in 0..cases {
+    for i in 0..cases {
         let samples = strategy.new_tree(&mut runner).unwrap().current();
         // Duplicates within one snapshot, too.
         let mut snap: Snapshot = samples.clone().into_iter().collect();
         snap.samples.extend(samples.into_iter().take(2));
         scripted.set(snap);
         let view = bridge.cycle();
-        text_docs.push(render(&view, Format::Text, 0));
-        om_docs.push(render(&view, Format::OpenMetrics, 0));
+        let text = render(&view, Format::Text, 0);
+        let families = protobuf_families(&render(&view, Format::Protobuf, 0))
+            .unwrap_or_else(|e| panic!("protobuf case {i}: {e}"));
+        let typed = text
+            .split(|b| *b == b'\n')
+            .filter(|l| l.starts_with(b"# TYPE "))
+            .count();
+        assert_eq!(
+            families.len(),
+            typed,
+            "case {i}: protobuf families vs text TYPE lines"
+        );
+        if i % sample_every == 0 {
+            text_docs.push(text);
+            om_docs.push(render(&view, Format::OpenMetrics, 0));
+        }
     }
     for (format, docs) in [("text", &text_docs), ("openmetrics", &om_docs)] {
         let results = parse_many(format, docs);
@@ -126,7 +173,8 @@ fn any_snapshot_renders_to_valid_expositions() {
         }
     }
     eprintln!(
-        "hostile input: {cases} random snapshots, {} expositions parsed",
-        text_docs.len() + om_docs.len()
+        "hostile input: {cases} random snapshots, {cases} protobuf bodies decoded, {} text expositions parsed, {:.1} s",
+        text_docs.len() + om_docs.len(),
+        started.elapsed().as_secs_f64()
     );
 }

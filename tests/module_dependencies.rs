@@ -14,7 +14,7 @@ type Module = Vec<String>;
 
 /// The layers of `src/`, lowest first; a module may use modules of lower layers only.
 const LAYERS: &[&[&str]] = &[
-    &["names", "features"],
+    &["names", "features", "redact"],
     &[
         "blocking",
         "gzip",

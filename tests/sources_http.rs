@@ -171,7 +171,7 @@ url = "http://127.0.0.1:{closed}/metrics"
     for hay in [&text, &page] {
         assert!(!hay.contains("hunter2") && !hay.contains("tok-123"));
     }
-    assert!(page.contains("bob:***@127.0.0.1"), "{page}");
+    assert!(page.contains("http://***@127.0.0.1"), "{page}");
     assert!(page.contains("token=***"), "{page}");
     let check = format!(
         "{:?}",

@@ -67,13 +67,22 @@ impl ConfigError {
             .map(str::trim)
             .find(|l| l.starts_with('['))
             .map(|l| l.split('#').next().unwrap_or(l).trim().to_string());
+        let mut reason = reason.as_ref().replace('\n', " ").trim().to_string();
+        // A type error echoes the value written: never for a key that holds a secret.
+        let secret = key
+            .iter()
+            .chain(&table)
+            .any(|k| crate::redact::is_secret_key(k));
+        if secret {
+            reason = crate::redact::quoted_values(&reason);
+        }
         ConfigError::At {
             origin: origin.to_string(),
             line,
             column,
             key,
             table,
-            reason: reason.as_ref().replace('\n', " ").trim().to_string(),
+            reason,
         }
     }
 

@@ -17,7 +17,7 @@ pub mod selfmetrics;
 pub mod source_runtime;
 mod state_file;
 
-pub use selfmetrics::{CycleFigures, SinkStats, Telemetry};
+pub use selfmetrics::{CycleFigures, REJECT_REASONS, SinkStats, Telemetry};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

@@ -32,6 +32,18 @@ pub struct Telemetry {
     pub shutting_down: AtomicBool,
 }
 
+/// Why the endpoint refused a request: the `reason` label of
+/// `snapbridge_http_requests_rejected_total`. `malformed` (400) and `head_too_large`
+/// (431) are refused by the HTTP parser before any route sees them.
+pub const REJECT_REASONS: [&str; 6] = [
+    "malformed",
+    "head_too_large",
+    "method",
+    "unauthorized",
+    "body_too_large",
+    "not_found",
+];
+
 /// What a sink reports.
 #[derive(Debug, Default)]
 pub struct SinkStats {
@@ -45,6 +57,8 @@ pub struct SinkStats {
     pub last_duration_nanos: AtomicU64,
     /// Data points a receiver dropped from requests it accepted (OTLP partial success).
     pub rejected_points: AtomicU64,
+    /// Requests the `/metrics` endpoint refused, by reason (indexes of [`REJECT_REASONS`]).
+    pub rejected_requests: [AtomicU64; REJECT_REASONS.len()],
     last: Mutex<Option<(SystemTime, Result<u64, String>)>>,
 }
 
@@ -188,6 +202,18 @@ impl SelfMetrics {
                     .with_label("sink", sink),
                 "Duration of the last export (OTLP: retries included; prometheus: one response)",
             );
+            if sink == "prometheus" {
+                for (reason, n) in REJECT_REASONS.iter().zip(&stats.rejected_requests) {
+                    add(
+                        Sample::counter(
+                            "snapbridge_http_requests_rejected",
+                            n.load(Ordering::Relaxed),
+                        )
+                        .with_label("reason", *reason),
+                        "Requests the /metrics endpoint refused, by reason (400 malformed, 431 head over 64 KiB or 414, 405, 401, 413, 404)",
+                    );
+                }
+            }
             if sink == "otlp" {
                 add(
                     Sample::counter(

@@ -10,8 +10,9 @@ use snapbridge_core::SourceError;
 
 use super::{PullFuture, Pulled, SourceConfig};
 
-/// Replaces every secret (a password, a token) found in `message` with `***`: errors of
-/// libraries sometimes echo what they were given.
+/// Replaces every secret (a password, a token) found in `message` with `***`, then masks
+/// what [`crate::redact::text`] masks by structure: errors of libraries and servers
+/// sometimes echo what they were given.
 pub fn scrub(message: &str, secrets: &[String]) -> String {
     let mut out = message.to_string();
     for secret in secrets {
@@ -19,7 +20,7 @@ pub fn scrub(message: &str, secrets: &[String]) -> String {
             out = out.replace(secret.as_str(), "***");
         }
     }
-    out
+    crate::redact::text(&out)
 }
 
 /// Marks a source busy while a pull runs, so that a pull which outlived its timeout (its

@@ -6,14 +6,15 @@ use serde::{Deserialize, Deserializer, de};
 
 /// A secret (a password, a token, a header value): its `Debug` form never shows it, so a
 /// config printed in a log or an error cannot leak it.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
-    /// A secret from its text.
+    /// A secret from its text, remembered so that no text shown ever carries it.
     pub fn new(text: impl Into<String>) -> Self {
-        Secret(text.into())
+        let text = text.into();
+        crate::redact::remember(&text);
+        Secret(text)
     }
 
     /// The secret itself, for the one place that sends it.
@@ -25,6 +26,12 @@ impl Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("\"***\"")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret::new)
     }
 }
 
@@ -42,21 +49,6 @@ pub struct BasicAuth {
 /// [`SourceUrl::redacted`] forms hide the password and secret-looking query values.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SourceUrl(url::Url);
-
-/// Query parameters whose values are hidden in the redacted form of a URL.
-const SECRET_QUERY_KEYS: &[&str] = &[
-    "token",
-    "access_token",
-    "api_key",
-    "apikey",
-    "key",
-    "secret",
-    "password",
-    "passwd",
-    "auth",
-    "signature",
-    "sig",
-];
 
 fn decoded(text: &str) -> String {
     percent_encoding::percent_decode_str(text)
@@ -86,6 +78,7 @@ impl SourceUrl {
         if rest.starts_with('/') || url.host_str().is_none_or(str::is_empty) {
             return Err("the URL has no host".into());
         }
+        crate::redact::remember_url(text);
         Ok(SourceUrl(url))
     }
 
@@ -122,52 +115,30 @@ impl SourceUrl {
         url.into()
     }
 
-    /// Values hidden by [`SourceUrl::redacted`] (the password, secret query values), as
+    /// Values hidden by [`SourceUrl::redacted`] (the user info, every query value), as
     /// written and decoded: errors of libraries that echo them are scrubbed of both.
     pub fn secrets(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if let Some(p) = self.0.password() {
-            out.push(p.to_string());
-            out.push(decoded(p));
-        }
-        for (k, v) in self.0.query_pairs() {
-            if is_secret_key(&k) {
-                out.push(url::form_urlencoded::byte_serialize(v.as_bytes()).collect());
-                out.push(v.into_owned());
+        for p in [self.0.username()].into_iter().chain(self.0.password()) {
+            if !p.is_empty() {
+                out.push(p.to_string());
+                out.push(decoded(p));
             }
+        }
+        for (_, v) in self.0.query_pairs() {
+            out.push(url::form_urlencoded::byte_serialize(v.as_bytes()).collect());
+            out.push(v.into_owned());
         }
         out.sort();
         out.dedup();
         out
     }
 
-    /// The URL for people: `redis://:***@host:6379/0`, `https://h/m?token=***`.
+    /// The URL for people: `redis://***@host:6379/0`, `https://h/m?token=***` (see
+    /// [`crate::redact::url`]).
     pub fn redacted(&self) -> String {
-        let mut url = self.0.clone();
-        if url.password().is_some() {
-            let _ = url.set_password(Some("***"));
-        }
-        if url.query().is_some() {
-            let pairs: Vec<(String, String)> = url
-                .query_pairs()
-                .map(|(k, v)| {
-                    let v = if is_secret_key(&k) {
-                        "***".into()
-                    } else {
-                        v.into_owned()
-                    };
-                    (k.into_owned(), v)
-                })
-                .collect();
-            url.query_pairs_mut().clear().extend_pairs(pairs);
-        }
-        url.into()
+        crate::redact::url(self.0.as_str())
     }
-}
-
-fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    SECRET_QUERY_KEYS.iter().any(|s| key.contains(s))
 }
 
 impl fmt::Debug for SourceUrl {
@@ -197,11 +168,11 @@ mod tests {
     #[test]
     fn urls_are_redacted() {
         let u = SourceUrl::parse("redis://:hunter2@127.0.0.1:6379/0").unwrap();
-        assert_eq!(u.redacted(), "redis://:***@127.0.0.1:6379/0");
+        assert_eq!(u.redacted(), "redis://***@127.0.0.1:6379/0");
         assert_eq!(u.password().as_deref(), Some("hunter2"));
         assert!(!format!("{u:?}").contains("hunter2"));
-        let u = SourceUrl::parse("https://bob:pw@h:1/m?x=1&api_token=abc#f").unwrap();
-        assert_eq!(u.redacted(), "https://bob:***@h:1/m?x=1&api_token=***#f");
+        let u = SourceUrl::parse("https://bob:pw@h:1/m?x=1&sig=abc#f").unwrap();
+        assert_eq!(u.redacted(), "https://***@h:1/m?x=***&sig=***#***");
         assert!(SourceUrl::parse("ftp://h").is_err());
         assert!(SourceUrl::parse("http:///x").is_err());
         assert!(SourceUrl::parse("localhost:80").is_err());

@@ -37,6 +37,12 @@ use crate::pipeline::Telemetry;
 use crate::view::View;
 use transport::Transport;
 
+/// Checks settings as [`OtlpSink::spawn`] does (TLS roots, the endpoint's form), without
+/// starting anything: what `check` runs. Must be called within a Tokio runtime.
+pub fn validate(settings: &Settings) -> Result<(), String> {
+    Transport::new(settings).map(|_| ())
+}
+
 /// A running OTLP sink.
 pub struct OtlpSink {
     stop: watch::Sender<bool>,
@@ -52,7 +58,7 @@ impl OtlpSink {
     ) -> Result<OtlpSink, String> {
         let transport = Transport::new(&settings)?;
         tracing::info!(
-            url = %settings.url,
+            url = %settings.shown,
             protocol = ?settings.protocol,
             temporality = ?settings.temporality,
             "OTLP export enabled"
@@ -124,7 +130,7 @@ impl Worker {
         if self.logged_rejections.insert(accepted.message.clone()) {
             tracing::warn!(
                 rejected_points = accepted.rejected_points,
-                message = %accepted.message,
+                message = %crate::redact::text(&accepted.message),
                 "OTLP receiver rejected part of an export (not retried; logged once per message)"
             );
         }
@@ -173,7 +179,7 @@ impl Worker {
                 Err(e) if e.retryable && attempt < self.settings.max_attempts => {
                     // The receiver's own delay when it gave one, else the back-off.
                     let delay = e.retry_after.unwrap_or_else(|| retry::backoff(attempt));
-                    tracing::debug!(attempt, ?delay, error = %e.message, "OTLP export failed, retrying");
+                    tracing::debug!(attempt, ?delay, error = %crate::redact::text(&e.message), "OTLP export failed, retrying");
                     // Never past the next cycle: its view carries everything this one
                     // does (the encoder commits only what was accepted), and fresher.
                     let mut newer = self.views.clone();
@@ -210,10 +216,12 @@ impl Worker {
                 stats.errors.fetch_add(1, Ordering::Relaxed);
                 // A permanent error (400, 401/403, INVALID_ARGUMENT...) repeats until the
                 // config or the receiver changes: say so, on the log and the status page.
+                // Receivers echo requests (headers, URLs) in their error bodies.
+                let reason = crate::redact::text(&e.message);
                 let message = if e.retryable {
-                    e.message
+                    reason
                 } else {
-                    format!("not retried: {}", e.message)
+                    format!("not retried: {reason}")
                 };
                 tracing::warn!(error = %message, cycle = view.cycle, "OTLP export failed");
                 stats.set_last_result(Err(message.clone()));

@@ -8,8 +8,11 @@ use super::config::{Compression, OtlpConfig, Protocol, Temporality};
 /// Resolved OTLP settings.
 #[derive(Clone)]
 pub struct Settings {
-    /// Full URL: for HTTP it ends in `/v1/metrics`; for gRPC it is the server's URI.
+    /// Full URL: for HTTP it ends in `/v1/metrics`; for gRPC it is the server's URI. User
+    /// info written in the endpoint is not in it: it is sent as basic auth instead.
     pub url: String,
+    /// The URL for logs, errors and the status page (user info and query values masked).
+    pub shown: String,
     /// Transport.
     pub protocol: Protocol,
     /// Cumulative or delta.
@@ -31,7 +34,7 @@ pub struct Settings {
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
-            .field("url", &self.url)
+            .field("url", &self.shown)
             .field("protocol", &self.protocol)
             .field("temporality", &self.temporality)
             .field(
@@ -109,9 +112,11 @@ impl Settings {
             (None, None, Some(base)) => with_path(&base, protocol),
             (None, None, None) => with_path(default_base, protocol),
         };
+        crate::redact::remember_url(&url);
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(format!(
-                "OTLP endpoint {url:?} must start with http:// or https://"
+                "OTLP endpoint {:?} must start with http:// or https://",
+                crate::redact::url(&url)
             ));
         }
         let mut headers = otlp_var("HEADERS")
@@ -122,6 +127,11 @@ impl Settings {
                 set(&mut headers, k, v.clone());
             }
         }
+        for (_, v) in &headers {
+            crate::redact::remember(v);
+        }
+        let url = move_credentials(url, &mut headers);
+        let shown = crate::redact::url(&url);
         let timeout = config.timeout.map_or_else(
             || {
                 otlp_var("TIMEOUT")
@@ -183,6 +193,7 @@ impl Settings {
         Ok(Some(Settings {
             ca_pem,
             url,
+            shown,
             protocol,
             temporality,
             headers,
@@ -204,6 +215,41 @@ fn protocol_named(name: Option<&str>) -> Result<Protocol, String> {
             "OTEL_EXPORTER_OTLP_PROTOCOL={other:?} is not supported: use \"grpc\" or \"http/protobuf\""
         )),
     }
+}
+
+/// User info in the endpoint (`https://user:key@host`) becomes an `Authorization: Basic`
+/// header, as curl and browsers do, unless one is set already; it is taken out of the URL,
+/// which would otherwise go out in the `Host` header and in every log line.
+fn move_credentials(url: String, headers: &mut Vec<(String, String)>) -> String {
+    let Ok(mut parsed) = url::Url::parse(&url) else {
+        return url;
+    };
+    if parsed.username().is_empty() && parsed.password().is_none() {
+        return url;
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let user = decode(parsed.username());
+    let password = decode(parsed.password().unwrap_or(""));
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+    {
+        use base64::Engine;
+        let pair = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        headers.push(("authorization".into(), format!("Basic {pair}")));
+    }
+    let _ = parsed.set_password(None);
+    let _ = parsed.set_username("");
+    let mut out = parsed.to_string();
+    // `Url` adds a `/` to an empty path; a gRPC endpoint is written without one.
+    if !url.trim_end().ends_with('/') && parsed.path() == "/" && parsed.query().is_none() {
+        out.pop();
+    }
+    out
 }
 
 fn with_path(base: &str, protocol: Protocol) -> String {
@@ -305,6 +351,45 @@ mod tests {
             url("http://collector:4318/"),
             "http://collector:4318/v1/metrics"
         );
+    }
+
+    #[test]
+    fn user_info_becomes_basic_auth_and_is_never_shown() {
+        let file = OtlpConfig {
+            endpoint: Some("https://tok3n-user:k3y-pw@otlp.example:4318/x?api_key=qk3y".into()),
+            ..OtlpConfig::default()
+        };
+        let s = Settings::resolve(Some(&file), env(&[]), "i")
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.url, "https://otlp.example:4318/x/v1/metrics?api_key=qk3y");
+        assert_eq!(
+            s.shown,
+            "https://otlp.example:4318/x/v1/metrics?api_key=***"
+        );
+        // base64("tok3n-user:k3y-pw")
+        assert_eq!(
+            s.headers,
+            vec![(
+                "authorization".into(),
+                "Basic dG9rM24tdXNlcjprM3ktcHc=".into()
+            )]
+        );
+        let grpc = OtlpConfig {
+            endpoint: Some("http://u:p@h:4317".into()),
+            protocol: Some(Protocol::Grpc),
+            ..OtlpConfig::default()
+        };
+        let s = Settings::resolve(Some(&grpc), env(&[]), "i")
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.url, "http://h:4317");
+        let ftp = OtlpConfig {
+            endpoint: Some("ftp://u:s3cr3t-pw@h/".into()),
+            ..OtlpConfig::default()
+        };
+        let e = Settings::resolve(Some(&ftp), env(&[]), "i").unwrap_err();
+        assert!(e.contains("ftp://***@h") && !e.contains("s3cr3t"), "{e}");
     }
 
     #[test]

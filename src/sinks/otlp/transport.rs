@@ -127,7 +127,7 @@ impl Transport {
         match settings.protocol {
             Protocol::Grpc => {
                 let endpoint = Endpoint::from_shared(settings.url.clone())
-                    .map_err(|e| format!("OTLP endpoint {:?}: {e}", settings.url))?
+                    .map_err(|e| format!("OTLP endpoint {:?}: {e}", settings.shown))?
                     .connect_timeout(settings.timeout)
                     .timeout(settings.timeout);
                 let connector = http_client::connector(tls, Version::Http2, None);
@@ -169,7 +169,7 @@ impl Transport {
             Err(_) => Err(SendError {
                 message: format!(
                     "no answer from {} within {}",
-                    settings.url,
+                    settings.shown,
                     humantime::format_duration(settings.timeout)
                 ),
                 retryable: true,
@@ -202,7 +202,7 @@ async fn send_grpc(
         return Err(SendError {
             message: format!(
                 "gRPC connection to {} failed: {}",
-                settings.url,
+                settings.shown,
                 one_line(&error_chain(&e), MAX_MESSAGE_BYTES)
             ),
             retryable: true,
@@ -217,7 +217,7 @@ async fn send_grpc(
             let retryable = retry::grpc_retryable(status.code(), retry_after.is_some());
             let message = format!(
                 "gRPC export to {} failed: {:?}: {}",
-                settings.url,
+                settings.shown,
                 status.code(),
                 one_line(status.message(), MAX_MESSAGE_BYTES)
             );
@@ -259,7 +259,7 @@ async fn send_http(
     let response = client.request(req).await.map_err(|e| SendError {
         message: format!(
             "OTLP/HTTP POST {} failed: {}",
-            settings.url,
+            settings.shown,
             one_line(&error_chain(&e), MAX_MESSAGE_BYTES)
         ),
         retryable: true,
@@ -300,7 +300,7 @@ async fn send_http(
     let text = String::from_utf8_lossy(&answer[..answer.len().min(300)]).into_owned();
     let message = format!(
         "OTLP/HTTP POST {} answered {status}: {}",
-        settings.url,
+        settings.shown,
         one_line(&text, MAX_MESSAGE_BYTES)
     );
     Err(SendError {

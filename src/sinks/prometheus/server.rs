@@ -15,7 +15,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use super::{Security, accepts_gzip, body_escaped, body_escaped_ready, negotiate, status_page};
-use crate::pipeline::{Telemetry, ViewCell};
+use crate::pipeline::{REJECT_REASONS, Telemetry, ViewCell};
 
 /// Time allowed for a TLS handshake and for the request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,6 +28,9 @@ const MAX_CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 
 /// How long a connection past its lifetime may take to finish its response.
 const CLOSE_GRACE: Duration = Duration::from_secs(30);
+
+/// Request heads (request line and headers) over this are refused with 431.
+const MAX_REQUEST_HEAD: usize = 64 * 1024;
 
 /// Requests with a bigger body are refused: nothing here reads a body.
 const MAX_REQUEST_BODY: u64 = 16 * 1024;
@@ -48,12 +51,14 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// Counts a refused request (bad path, method, size or credentials).
-    fn refused(&self) {
-        self.telemetry
-            .prometheus
-            .errors
-            .fetch_add(1, Ordering::Relaxed);
+    /// Counts a refused request (bad path, method, size or credentials), under `reason`
+    /// (one of [`REJECT_REASONS`]).
+    fn refused(&self, reason: &str) {
+        let stats = &self.telemetry.prometheus;
+        stats.errors.fetch_add(1, Ordering::Relaxed);
+        if let Some(i) = REJECT_REASONS.iter().position(|r| *r == reason) {
+            stats.rejected_requests[i].fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// An endpoint serving `views`; from now on the self-metrics report it as the
@@ -129,6 +134,7 @@ async fn serve_connection<S>(stream: S, peer: std::net::SocketAddr, endpoint: Ar
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let counted = endpoint.clone();
     let service = service_fn(move |req| {
         let endpoint = endpoint.clone();
         async move { Ok::<_, Infallible>(handle(&endpoint, req)) }
@@ -137,7 +143,9 @@ where
         .timer(TokioTimer::new())
         // A client that never finishes its headers is dropped (slowloris).
         .header_read_timeout(HEADER_TIMEOUT)
-        .max_buf_size(64 * 1024)
+        .max_buf_size(MAX_REQUEST_HEAD + 16 * 1024)
+        // The buffer alone lets a head that arrives in one read reach twice its size.
+        .max_header_size(MAX_REQUEST_HEAD)
         .serve_connection(TokioIo::new(stream), service);
     // A client that stops reading would hold its connection (and the view it is being
     // sent) forever. After its lifetime a connection finishes the request in flight and
@@ -156,7 +164,15 @@ where
         }
     };
     match outcome {
-        Some(Err(e)) => tracing::debug!(%peer, error = %e, "connection ended with an error"),
+        Some(Err(e)) => {
+            // hyper answered these itself (431, 414, 400) before any route saw them.
+            if e.is_parse_too_large() {
+                counted.refused("head_too_large");
+            } else if e.is_parse() {
+                counted.refused("malformed");
+            }
+            tracing::debug!(%peer, error = %e, "connection ended with an error");
+        }
         Some(Ok(())) => {}
         None => tracing::debug!(%peer, "connection dropped: its client stopped reading"),
     }
@@ -166,7 +182,7 @@ fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> 
     let started = std::time::Instant::now();
     let head = req.method() == Method::HEAD;
     if req.method() != Method::GET && !head {
-        endpoint.refused();
+        endpoint.refused("method");
         return plain(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
     }
     let authorization = req
@@ -174,7 +190,7 @@ fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> 
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     if !endpoint.security.allows(authorization) {
-        endpoint.refused();
+        endpoint.refused("unauthorized");
         let mut r = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
         r.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -188,7 +204,7 @@ fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if body_len.is_some_and(|n| n > MAX_REQUEST_BODY) {
-        endpoint.refused();
+        endpoint.refused("body_too_large");
         return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
     }
     let mut response = match req.uri().path() {
@@ -218,7 +234,7 @@ fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> 
             r
         }
         _ => {
-            endpoint.refused();
+            endpoint.refused("not_found");
             plain(StatusCode::NOT_FOUND, "not found: try /metrics\n")
         }
     };

@@ -62,11 +62,12 @@ pub fn render(view: &View, telemetry: &Telemetry) -> String {
             s.series,
             ago(s.last_success, now),
             s.duration.as_secs_f64(),
-            esc(s
-                .last_error
-                .as_deref()
-                .or(s.last_warning.as_deref())
-                .unwrap_or("")),
+            esc(&crate::redact::text(
+                s.last_error
+                    .as_deref()
+                    .or(s.last_warning.as_deref())
+                    .unwrap_or("")
+            )),
         );
     }
     h.push_str("</table><h2>Sinks</h2><table><tr><th>sink</th><th>exports</th><th>errors</th><th>last result</th></tr>");
@@ -81,7 +82,11 @@ pub fn render(view: &View, telemetry: &Telemetry) -> String {
         let last = match otlp.last_result() {
             None => "no export yet".to_string(),
             Some((at, Ok(cycle))) => format!("ok: cycle {cycle}, {}", ago(Some(at), now)),
-            Some((at, Err(e))) => format!("FAILED {}: {}", ago(Some(at), now), esc(&e)),
+            Some((at, Err(e))) => format!(
+                "FAILED {}: {}",
+                ago(Some(at), now),
+                esc(&crate::redact::text(&e))
+            ),
         };
         let _ = write!(
             h,

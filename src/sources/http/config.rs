@@ -30,8 +30,14 @@ pub struct HttpConfig {
     /// A PEM file of CA certificates trusted for `https://` besides the web PKI roots (a
     /// private CA). Default: the web PKI roots only.
     pub ca_file: Option<PathBuf>,
-    /// The largest body read; a larger one fails the snapshot. Default: 16 MiB.
+    /// The largest body read, after gzip decoding too; a larger one fails the snapshot.
+    /// Default: 16 MiB.
     pub max_bytes: Option<ByteSize>,
+    /// Follow redirects to another scheme, host or port (without the credentials and
+    /// headers, which stay with the configured origin). Default: `false`: redirects are
+    /// followed within the same origin only, 5 at most.
+    #[serde(default)]
+    pub cross_origin_redirects: bool,
 }
 
 impl KindConfig for HttpConfig {

@@ -10,7 +10,12 @@
 //!   little shorter than the pipeline's so the error names the URL.
 //! - The body is read through a size limit (`max_bytes`, 16 MiB by default); a larger body,
 //!   a non-2xx status, a body cut short, or malformed JSON fails the snapshot with one line.
-//! - Secrets never leave: the URL is shown redacted (`user:***@`, `?token=***`), header
+//! - Answers may be gzipped (`Accept-Encoding: gzip` is sent; a body that starts with the
+//!   gzip magic is inflated too); `max_bytes` bounds the inflated size as well.
+//! - Redirects (301, 302, 303, 307, 308) are followed, 5 at most, within the URL's origin;
+//!   another origin only with `cross_origin_redirects = true`, and then without the
+//!   credentials and headers, which belong to the configured origin.
+//! - Secrets never leave: the URL is shown redacted (`***@`, every query value `***`), header
 //!   values are marked sensitive, and any error text is scrubbed of the password and tokens.
 //!   User info in the URL is sent as basic auth, never in the `Host` header.
 
@@ -44,7 +49,11 @@ struct Inner {
     secrets: Vec<String>,
     timeout: Duration,
     opts: Arc<DocumentOptions>,
+    cross_origin_redirects: bool,
 }
+
+/// Redirects followed at most in one pull.
+const MAX_REDIRECTS: usize = 5;
 
 impl HttpSource {
     /// The source an `http` entry describes.
@@ -104,6 +113,7 @@ impl HttpSource {
                 secrets,
                 opts: Arc::new(opts),
                 timeout: own_deadline(common),
+                cross_origin_redirects: config.cross_origin_redirects,
             }),
         })
     }
@@ -139,23 +149,68 @@ impl Inner {
         document::parse_async(body.to_vec(), self.opts.clone()).await
     }
 
-    async fn get(&self) -> Result<Bytes, String> {
-        let mut request = hyper::Request::get(self.uri.clone())
+    /// One request to `uri`; the configured credentials and headers go along only to
+    /// the configured origin.
+    async fn send(
+        &self,
+        uri: &hyper::Uri,
+        credentials: bool,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, String> {
+        let mut request = hyper::Request::get(uri.clone())
             .header(header::ACCEPT, "application/json")
+            .header(header::ACCEPT_ENCODING, "gzip")
             .header(
                 header::USER_AGENT,
                 concat!("snapbridge/", env!("CARGO_PKG_VERSION")),
             )
             .body(Empty::new())
             .map_err(|e| format!("cannot build the request: {e}"))?;
-        for (name, value) in &self.headers {
-            request.headers_mut().insert(name.clone(), value.clone());
+        if credentials {
+            for (name, value) in &self.headers {
+                request.headers_mut().insert(name.clone(), value.clone());
+            }
         }
-        let response = self
-            .client
+        self.client
             .request(request)
             .await
-            .map_err(|e| format!("request failed: {}", error_chain(&e)))?;
+            .map_err(|e| format!("request failed: {}", error_chain(&e)))
+    }
+
+    /// The answer at the end of the redirects, if any.
+    async fn follow(&self) -> Result<hyper::Response<hyper::body::Incoming>, String> {
+        let mut uri = self.uri.clone();
+        let mut credentials = true;
+        for _ in 0..=MAX_REDIRECTS {
+            let response = self.send(&uri, credentials).await?;
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok());
+            let (true, Some(location)) = (matches!(status, 301 | 302 | 303 | 307 | 308), location)
+            else {
+                return Ok(response);
+            };
+            let next = redirect_target(&uri, location)
+                .map_err(|e| format!("HTTP {status}: redirected to {e}"))?;
+            let same = same_origin(&self.uri, &next);
+            if !same && !self.cross_origin_redirects {
+                return Err(format!(
+                    "HTTP {status}: redirected to another origin, {} (set cross_origin_redirects = true to follow it)",
+                    crate::redact::url(&next.to_string())
+                ));
+            }
+            credentials = same;
+            uri = next;
+        }
+        Err(format!(
+            "more than {MAX_REDIRECTS} redirects (the last to {})",
+            crate::redact::url(&uri.to_string())
+        ))
+    }
+
+    async fn get(&self) -> Result<Bytes, String> {
+        let response = self.follow().await?;
         let status = response.status();
         if !status.is_success() {
             // The start of the body says why, often: read up to 512 bytes of it.
@@ -190,16 +245,67 @@ impl Inner {
         {
             return Err(too_large(len, self.opts.max_bytes));
         }
+        let encoding = response
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_ascii_lowercase())
+            .filter(|e| !e.is_empty() && e != "identity");
         let limit = usize::try_from(self.opts.max_bytes).unwrap_or(usize::MAX);
-        match Limited::new(response.into_body(), limit).collect().await {
-            Ok(body) => Ok(body.to_bytes()),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(format!(
-                "the body is larger than max_bytes = {} bytes",
-                self.opts.max_bytes
-            )),
-            Err(e) => Err(format!("the body was cut short: {}", error_chain(&*e))),
+        let body = match Limited::new(response.into_body(), limit).collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return Err(format!(
+                    "the body is larger than max_bytes = {} bytes",
+                    self.opts.max_bytes
+                ));
+            }
+            Err(e) => return Err(format!("the body was cut short: {}", error_chain(&*e))),
+        };
+        // A gzip body without the header is a static `.json.gz`: JSON never starts so.
+        let gzipped = body.starts_with(&[0x1f, 0x8b]);
+        match encoding.as_deref() {
+            Some("gzip" | "x-gzip") => {}
+            Some(other) => {
+                return Err(format!(
+                    "the answer is encoded with Content-Encoding: {}, which snapbridge does not decode (it asks for gzip)",
+                    shorten(other, 40)
+                ));
+            }
+            None if gzipped => {}
+            None => return Ok(body),
         }
+        crate::gzip::gunzip(&body, self.opts.max_bytes)
+            .map(Bytes::from)
+            .map_err(|e| format!("the gzip-encoded body: {e} (max_bytes = {})", self.opts.max_bytes))
     }
+}
+
+/// The URL a `Location` names, resolved against the URL that answered; only `http` and
+/// `https`, user info dropped (it would go out in the `Host` header).
+fn redirect_target(from: &hyper::Uri, location: &str) -> Result<hyper::Uri, String> {
+    let base = url::Url::parse(&from.to_string()).map_err(|e| format!("an invalid URL: {e}"))?;
+    let mut next = base
+        .join(location)
+        .map_err(|_| format!("{:?}, not a URL", crate::redact::url(&shorten(location, 120))))?;
+    if !matches!(next.scheme(), "http" | "https") {
+        return Err(format!("{}, not an http(s) URL", crate::redact::url(next.as_str())));
+    }
+    let _ = next.set_password(None);
+    let _ = next.set_username("");
+    next.as_str()
+        .parse()
+        .map_err(|e| format!("{}: {e}", crate::redact::url(next.as_str())))
+}
+
+/// Same scheme, host and port (the default port of the scheme when none is written).
+fn same_origin(a: &hyper::Uri, b: &hyper::Uri) -> bool {
+    let port = |u: &hyper::Uri| {
+        u.port_u16()
+            .unwrap_or(if u.scheme_str() == Some("https") { 443 } else { 80 })
+    };
+    a.scheme() == b.scheme()
+        && a.host().map(str::to_ascii_lowercase) == b.host().map(str::to_ascii_lowercase)
+        && port(a) == port(b)
 }
 
 fn too_large(len: u64, max: u64) -> String {
@@ -216,6 +322,7 @@ fn sensitive(value: &str) -> Result<HeaderValue, String> {
 /// The `Authorization` value of HTTP basic authentication.
 fn basic(user: &str, password: &str) -> String {
     use base64::Engine;
+    crate::redact::remember_basic(user, password);
     let pair = format!("{user}:{password}");
     format!(
         "Basic {}",
