@@ -26,7 +26,7 @@
 mod arith;
 mod hash;
 mod labels;
-mod persist;
+pub mod persist;
 mod snapshot;
 mod source;
 mod tracker;
