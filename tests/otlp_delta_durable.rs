@@ -32,7 +32,7 @@ struct Counter {
 
 impl Counter {
     fn new(dir: &Path) -> Counter {
-        let mut c = Counter {
+        let c = Counter {
             path: dir.join("jobs.json"),
             raw: 0,
             truth: 0,
@@ -203,7 +203,15 @@ fn delta_through_sigkills_between_and_during_cycles() {
     }
     counter.count(4, 1);
     collector.wait_value("jobs_done_total", AT, counter.truth as f64);
-    eprintln!("delta, 3 SIGKILLs: Collector == truth {}", counter.truth);
+    // Each kill left a request marked sent: each restart sent it again, unchanged, and the
+    // Collector dropped the copies it had (else its total would be above the truth).
+    let logs = sb.logs();
+    let resent = logs.matches("sending again, unchanged").count();
+    assert!(resent >= 3, "{resent} resends after 3 SIGKILLs:\n{logs}");
+    eprintln!(
+        "delta, 3 SIGKILLs: Collector == truth {}, {resent} identical resends",
+        counter.truth
+    );
 }
 
 #[test]
@@ -254,12 +262,19 @@ fn cumulative_through_two_sigterm_restarts_into_victoria_metrics() {
     let truth = counter.truth as f64;
     let mut last = Vec::new();
     let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        wait_for("VictoriaMetrics' last total", Duration::from_secs(30), || {
-            last = vm.query("jobs_done_total{source=\"jobs\"}");
-            (last.len() == 1 && last[0].1 == truth).then_some(())
-        })
+        wait_for(
+            "VictoriaMetrics' last total",
+            Duration::from_secs(30),
+            || {
+                last = vm.query("jobs_done_total{source=\"jobs\"}");
+                (last.len() == 1 && last[0].1 == truth).then_some(())
+            },
+        )
     }));
-    assert!(found.is_ok(), "wanted {truth}, VictoriaMetrics has {last:?}");
+    assert!(
+        found.is_ok(),
+        "wanted {truth}, VictoriaMetrics has {last:?}"
+    );
 }
 
 /// A delta point of `jobs_done{source="jobs"}`: (start, end) in ns, and its value.

@@ -183,6 +183,11 @@ impl DeltaBook {
         Some(planned)
     }
 
+    /// How many points of the request are resends of an earlier send that got no answer.
+    pub fn resends(sent: &Sent) -> usize {
+        sent.0.iter().filter(|(_, resend)| *resend).count()
+    }
+
     /// Starts the list of a new request's series.
     pub fn begin(&self) -> Sent {
         Sent(Vec::new())

@@ -67,7 +67,9 @@ type SharedOutbox = Arc<Mutex<Outbox>>;
 
 fn lock(outbox: &SharedOutbox) -> std::sync::MutexGuard<'_, Outbox> {
     // The data stays consistent across a panic elsewhere (each change is one call).
-    outbox.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    outbox
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Prepares each view's delta request as it is published (before the state write).
@@ -307,6 +309,13 @@ impl Worker {
         else {
             return Ok(());
         };
+        let resends = pending.resends();
+        if resends > 0 {
+            tracing::info!(
+                points = resends,
+                "OTLP: sending again, unchanged, points whose earlier send got no answer (a receiver that has them drops them as duplicates)"
+            );
+        }
         let started = Instant::now();
         let telemetry = self.telemetry.clone();
         let stats = &telemetry.otlp;
@@ -326,7 +335,7 @@ impl Worker {
                     let delay = e.retry_after.unwrap_or_else(|| retry::backoff(attempt));
                     tracing::debug!(attempt, ?delay, error = %e.message, "OTLP export failed, retrying");
                     // Never past the next cycle: its view carries everything this one
-                    // does (the encoder commits only what was accepted), and fresher.
+                    // does (delta: its increase, or this very point again), and fresher.
                     let mut newer = self.views.clone();
                     let cycle = view.cycle;
                     let superseded = async move {

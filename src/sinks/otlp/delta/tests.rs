@@ -63,7 +63,11 @@ fn a_refused_export_leaves_its_increase_to_the_next_one() {
     enc.settle(sent, Outcome::Accepted);
     for (raw, t) in [(150, 20), (170, 30)] {
         let (b, sent) = enc.build(&publish(&mut p, raw, t));
-        assert_eq!(written(&b), (raw - 100, secs(10), secs(t)), "from the delivered end");
+        assert_eq!(
+            written(&b),
+            (raw - 100, secs(10), secs(t)),
+            "from the delivered end"
+        );
         enc.settle(sent, Outcome::Refused);
     }
     let (b, sent) = enc.build(&publish(&mut p, 200, 40));
@@ -119,7 +123,11 @@ fn a_restart_resends_the_unsettled_request_then_counts_what_came_meanwhile() {
     assert_eq!(written(&resend), written(&inflight), "the same point again");
     enc.settle(sent, Outcome::Accepted);
     let (next, sent) = enc.build(&publish(&mut p, 195, 70));
-    assert_eq!(written(&next), (65, secs(20), secs(70)), "190+5 counted since 130");
+    assert_eq!(
+        written(&next),
+        (65, secs(20), secs(70)),
+        "190+5 counted since 130"
+    );
     enc.settle(sent, Outcome::Accepted);
 }
 

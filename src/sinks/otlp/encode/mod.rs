@@ -39,6 +39,13 @@ pub struct Encoder {
 /// The series of a built request, to settle once its outcome is known.
 pub struct Pending(Sent);
 
+impl Pending {
+    /// Points sent again, identical, because their earlier send got no answer.
+    pub fn resends(&self) -> usize {
+        DeltaBook::resends(&self.0)
+    }
+}
+
 /// OTLP `AggregationTemporality` values.
 const DELTA: u64 = 1;
 const CUMULATIVE: u64 = 2;
@@ -128,7 +135,9 @@ impl Encoder {
             match (&point.value, planned) {
                 (TrackedValue::Gauge(v), _) => number_point(buf, attrs, 0, now, Number::Float(*v)),
                 (_, Some(p)) => match &p.value {
-                    Exported::Counter(n) => number_point(buf, attrs, nanos(p.start), nanos(p.end), *n),
+                    Exported::Counter(n) => {
+                        number_point(buf, attrs, nanos(p.start), nanos(p.end), *n)
+                    }
                     Exported::Histogram(h) => {
                         histogram_point(buf, attrs, nanos(p.start), nanos(p.end), h)
                     }
