@@ -214,6 +214,14 @@ impl DeltaBook {
         }
     }
 
+    /// Files every series under its name and labels, as if just restored: a book handed to
+    /// another encoder (a reload) finds each series again even if its meta was rebuilt.
+    pub fn detach(&mut self) {
+        for (_, live) in self.live.drain() {
+            self.restored.insert(key_of(&live.meta), live.entry);
+        }
+    }
+
     /// Forgets series not seen for longer than `keep_for` before `now`: the book never
     /// outgrows the series the tracker keeps.
     pub fn prune(&mut self, now: SystemTime) {

@@ -53,6 +53,8 @@ struct Outbox {
     temporality: Temporality,
     // A request is out (sent or being retried): none is prepared meanwhile.
     busy: bool,
+    // The sink was replaced ([`OtlpSink::retire`]): its hook prepares nothing more.
+    retired: bool,
     prepared: Option<Prepared>,
 }
 
@@ -78,7 +80,7 @@ struct Preparer(SharedOutbox);
 impl PublishHook for Preparer {
     fn on_publish(&mut self, view: &mut View) {
         let mut outbox = lock(&self.0);
-        if outbox.busy {
+        if outbox.busy || outbox.retired {
             return;
         }
         // A request prepared for an earlier view never went out: its points were not sent.
@@ -154,6 +156,7 @@ impl OtlpSink {
             encoder: Encoder::with_book(settings.temporality, &settings.resource, book),
             temporality: settings.temporality,
             busy: false,
+            retired: false,
             prepared: None,
         }));
         if settings.temporality == Temporality::Delta {
@@ -171,6 +174,24 @@ impl OtlpSink {
         };
         let task = tokio::spawn(worker.run(views, stop_rx));
         Ok(OtlpSink { stop, task, outbox })
+    }
+
+    /// Flushes and stops the sink (as [`flush_and_stop`](Self::flush_and_stop)) and hands
+    /// over its delta baselines, for a sink of new settings
+    /// ([`spawn_with_book`](Self::spawn_with_book)): a reload loses no series' baseline.
+    pub async fn retire(self, timeout: Duration) -> (Result<(), String>, DeltaBook) {
+        let outbox = self.outbox.clone();
+        let flushed = self.flush_and_stop(timeout).await;
+        let mut outbox = lock(&outbox);
+        outbox.retired = true;
+        if let Some(unsent) = outbox.prepared.take() {
+            outbox.encoder.settle(unsent.pending, Outcome::Refused);
+        }
+        let temporality = outbox.temporality;
+        let encoder = std::mem::replace(&mut outbox.encoder, Encoder::new(temporality, &[]));
+        let mut book = encoder.into_book();
+        book.detach();
+        (flushed, book)
     }
 
     /// Series whose delta baselines are kept.

@@ -165,3 +165,17 @@ fn series_gone_past_the_staleness_are_forgotten() {
     assert!(!saved.contains("old_total"), "{saved}");
     assert!(saved.contains("records_written_total"), "{saved}");
 }
+
+#[test]
+fn a_book_handed_to_a_new_encoder_keeps_every_baseline() {
+    let mut p = pipeline(None);
+    let mut enc = Encoder::new(Temporality::Delta, &[]);
+    let (_, sent) = enc.build(&publish(&mut p, 100, 10));
+    enc.settle(sent, Outcome::Accepted);
+    // New settings (a reload): another encoder, the same baselines.
+    let mut book = enc.into_book();
+    book.detach();
+    let mut enc = Encoder::with_book(Temporality::Delta, &[("k".into(), "v".into())], book);
+    let (b, _) = enc.build(&publish(&mut p, 104, 20));
+    assert_eq!(written(&b), (4, secs(10), secs(20)));
+}

@@ -2,9 +2,10 @@
 //!
 //! Cumulative (the default) sends each series' reset-safe total with the start time the
 //! tracker gave it, so a lost export loses nothing: the next one carries the right total.
-//! Delta sends the increase since the last *successful* export, computed here from those
-//! totals rather than taken from the tracker's per-cycle delta: a view that was skipped (the
-//! collector was slow) or an export that failed still has its increase in the next delta.
+//! Delta sends the increase since the last *delivered* export, computed from those totals
+//! and the sink's [`DeltaBook`] rather than taken from the tracker's per-cycle delta: a view
+//! that was skipped (the collector was slow), an export that failed, or a restart still has
+//! its increase in the next delta.
 
 use std::time::SystemTime;
 
