@@ -23,6 +23,7 @@
 mod config;
 mod delta;
 mod encode;
+mod outbox;
 mod retry;
 mod settings;
 mod transport;
@@ -39,71 +40,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::pipeline::{DurableState, Pipeline, PublishHook, Telemetry};
+use crate::pipeline::{Pipeline, Telemetry};
 use crate::view::View;
+use outbox::{BookSection, Outbox, Prepared, Preparer, SharedOutbox, lock};
 use transport::Transport;
 
 /// The name of the sink's section in the state file.
 const STATE_SECTION: &str = "otlp";
-
-/// The encoder (with its delta baselines) and the request prepared for the next export,
-/// shared by the pipeline's side (preparing, saving) and the sink's task (sending).
-struct Outbox {
-    encoder: Encoder,
-    temporality: Temporality,
-    // A request is out (sent or being retried): none is prepared meanwhile.
-    busy: bool,
-    // The sink was replaced ([`OtlpSink::retire`]): its hook prepares nothing more.
-    retired: bool,
-    prepared: Option<Prepared>,
-}
-
-/// A request built for one view, not sent yet.
-struct Prepared {
-    cycle: u64,
-    request: bytes::Bytes,
-    pending: Pending,
-}
-
-type SharedOutbox = Arc<Mutex<Outbox>>;
-
-fn lock(outbox: &SharedOutbox) -> std::sync::MutexGuard<'_, Outbox> {
-    // The data stays consistent across a panic elsewhere (each change is one call).
-    outbox
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Prepares each view's delta request as it is published (before the state write).
-struct Preparer(SharedOutbox);
-
-impl PublishHook for Preparer {
-    fn on_publish(&mut self, view: &mut View) {
-        let mut outbox = lock(&self.0);
-        if outbox.busy || outbox.retired {
-            return;
-        }
-        // A request prepared for an earlier view never went out: its points were not sent.
-        if let Some(old) = outbox.prepared.take() {
-            outbox.encoder.settle(old.pending, Outcome::Refused);
-        }
-        let (request, pending) = outbox.encoder.build(view);
-        outbox.prepared = Some(Prepared {
-            cycle: view.cycle,
-            request: request.into(),
-            pending,
-        });
-    }
-}
-
-/// The delta baselines' part of the state file.
-struct BookSection(SharedOutbox);
-
-impl DurableState for BookSection {
-    fn save(&self, out: &mut String) {
-        lock(&self.0).encoder.book().save(out);
-    }
-}
 
 /// A running OTLP sink.
 pub struct OtlpSink {
