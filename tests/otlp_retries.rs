@@ -146,3 +146,131 @@ fn a_retry_never_waits_past_the_next_cycle() {
     assert_eq!(script.times().len(), 2);
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+/// What the delta receiver answers: a status (with `Retry-After`), or 200 with a partial
+/// success rejecting this many points.
+#[derive(Clone, Copy)]
+enum Reply {
+    Status(u16, Option<&'static str>),
+    Partial(i64),
+}
+
+/// `jobs` delta points of the requests a receiver answered 200: (start, end, value).
+type Delivered = Arc<Mutex<Vec<(u64, u64, u64)>>>;
+
+fn delta_points(body: &[u8]) -> Vec<(u64, u64, u64)> {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point::Value};
+    use prost::Message;
+    let request = ExportMetricsServiceRequest::decode(body).expect("an OTLP request");
+    let mut out = Vec::new();
+    for rm in request.resource_metrics {
+        for sm in rm.scope_metrics {
+            for m in sm.metrics.into_iter().filter(|m| m.name == "jobs") {
+                let Some(Data::Sum(sum)) = m.data else {
+                    panic!("jobs is not a sum")
+                };
+                assert_eq!(sum.aggregation_temporality, 1, "delta");
+                for p in sum.data_points {
+                    let Some(Value::AsInt(v)) = p.value else {
+                        panic!("not an int")
+                    };
+                    out.push((p.start_time_unix_nano, p.time_unix_nano, v as u64));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn delta_is_exact_through_503_429_400_and_a_partial_success() {
+    use opentelemetry_proto::tonic::collector::metrics::v1::{
+        ExportMetricsPartialSuccess, ExportMetricsServiceResponse,
+    };
+    use prost::Message;
+    let replies = Arc::new(Mutex::new(VecDeque::from([
+        Reply::Status(503, Some("1")),
+        Reply::Status(200, None),
+        Reply::Status(429, None),
+        Reply::Status(200, None),
+        Reply::Status(400, None),
+        Reply::Partial(1),
+        Reply::Status(200, None),
+    ])));
+    let delivered: Delivered = Arc::default();
+    let helper = tokio::runtime::Runtime::new().expect("runtime");
+    let addr = {
+        let (replies, delivered) = (replies.clone(), delivered.clone());
+        helper.block_on(common::serve_http(
+            move |req: Request<hyper::body::Incoming>| {
+                let (replies, delivered) = (replies.clone(), delivered.clone());
+                async move {
+                    let body = req.into_body().collect().await.expect("body").to_bytes();
+                    let reply = replies
+                        .lock()
+                        .expect("lock")
+                        .pop_front()
+                        .unwrap_or(Reply::Status(200, None));
+                    let (status, retry_after, answer) = match reply {
+                        Reply::Status(s, after) => (s, after, Bytes::from_static(b"scripted")),
+                        Reply::Partial(rejected) => {
+                            let r = ExportMetricsServiceResponse {
+                                partial_success: Some(ExportMetricsPartialSuccess {
+                                    rejected_data_points: rejected,
+                                    error_message: "one point refused".into(),
+                                }),
+                            };
+                            (200, None, Bytes::from(r.encode_to_vec()))
+                        }
+                    };
+                    if status == 200 {
+                        delivered.lock().expect("lock").extend(delta_points(&body));
+                    }
+                    let mut response = Response::builder().status(status);
+                    if let Some(after) = retry_after {
+                        response = response.header("retry-after", after);
+                    }
+                    response.body(Full::new(answer)).expect("response")
+                }
+            },
+        ))
+    };
+    let scripted = Scripted::default();
+    let mut bridge = Bridge::start(
+        &format!(
+            "interval = \"1h\"\n[otlp]\nendpoint = \"http://{addr}\"\nprotocol = \"http/protobuf\"\ntemporality = \"delta\"\ntimeout = \"5s\"\nmax_attempts = 4\n"
+        ),
+        vec![(source_config("jobs", ""), Arc::new(scripted.clone()))],
+    );
+    // Five cycles: 503 then 200; 429 then 200; 400 (its increase must go with the next);
+    // a partial success (accepted: not sent again); 200.
+    let mut truth = 0;
+    for (i, raw) in [10u64, 25, 31, 40, 52].into_iter().enumerate() {
+        scripted.set(Snapshot::from_iter([Sample::counter("jobs", raw)]));
+        truth = raw;
+        cycle_and_wait(&mut bridge, i as u64);
+    }
+    let t = &bridge.telemetry.otlp;
+    assert_eq!(
+        (
+            t.exports.load(Ordering::SeqCst),
+            t.errors.load(Ordering::SeqCst)
+        ),
+        (4, 1),
+        "one export refused (400)"
+    );
+    assert_eq!(t.rejected_points.load(Ordering::SeqCst), 1);
+    let points = delivered.lock().expect("lock").clone();
+    assert_eq!(points.len(), 4, "{points:?}");
+    let sum: u64 = points.iter().map(|p| p.2).sum();
+    assert_eq!(sum, truth, "the receiver's sum of deltas: {points:?}");
+    for pair in points.windows(2) {
+        assert_eq!(pair[1].0, pair[0].1, "contiguous: {points:?}");
+    }
+    assert_eq!(
+        points[2].2,
+        40 - 25,
+        "the 400's increase went with the next"
+    );
+}

@@ -49,7 +49,7 @@
 mod arith;
 mod hash;
 mod labels;
-mod persist;
+pub mod persist;
 mod snapshot;
 mod source;
 mod tracker;

@@ -43,7 +43,9 @@ impl std::fmt::Display for StateError {
 
 impl std::error::Error for StateError {}
 
-fn escape(out: &mut String, s: &str) {
+/// Appends `s` percent-escaped so it holds no field or list separator (`\t`, `\n`, `=`,
+/// `;`, `|`, `,`, `%`): the one escaping every state line uses, sinks' lines included.
+pub fn escape(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
             '%' | '\t' | '\n' | '\r' | '=' | ';' | '|' | ',' => {
@@ -57,7 +59,8 @@ fn escape(out: &mut String, s: &str) {
     }
 }
 
-fn unescape(s: &str) -> Result<String, String> {
+/// Reads back what [`escape`] wrote.
+pub fn unescape(s: &str) -> Result<String, String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -85,14 +88,16 @@ fn time(s: &str) -> Result<SystemTime, String> {
     Ok(SystemTime::UNIX_EPOCH + Duration::from_nanos(n))
 }
 
-fn number(out: &mut String, n: Number) {
+/// Appends `n` exactly: `i<u64>` or `f<bit pattern in hex>`.
+pub fn number(out: &mut String, n: Number) {
     let _ = match n {
         Number::Int(i) => write!(out, "i{i}"),
         Number::Float(f) => write!(out, "f{:x}", f.to_bits()),
     };
 }
 
-fn parse_number(s: &str) -> Result<Number, String> {
+/// Reads back what [`number`] wrote.
+pub fn parse_number(s: &str) -> Result<Number, String> {
     match s.split_at_checked(1) {
         Some(("i", v)) => v
             .parse()
@@ -105,7 +110,8 @@ fn parse_number(s: &str) -> Result<Number, String> {
     }
 }
 
-fn histogram(out: &mut String, h: &Histogram) {
+/// Appends `h` exactly: `<bounds>|<counts>|<count>|<sum>`, floats as bit patterns.
+pub fn histogram(out: &mut String, h: &Histogram) {
     let list = |out: &mut String, items: &mut dyn Iterator<Item = String>| {
         let v: Vec<String> = items.collect();
         out.push_str(&v.join(","));
@@ -119,7 +125,8 @@ fn histogram(out: &mut String, h: &Histogram) {
     let _ = write!(out, "|{}|{:x}", h.count, h.sum.to_bits());
 }
 
-fn parse_histogram(s: &str) -> Result<Histogram, String> {
+/// Reads back (and validates) what [`histogram`] wrote.
+pub fn parse_histogram(s: &str) -> Result<Histogram, String> {
     let parts: Vec<&str> = s.split('|').collect();
     let [bounds, counts, count, sum] = parts[..] else {
         return Err(format!("bad histogram {s:?}"));

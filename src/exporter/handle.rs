@@ -183,10 +183,16 @@ impl Handle {
             }
         }
         #[cfg(feature = "otlp")]
-        if let Some(sink) = self.otlp.take()
-            && let Err(e) = sink.flush_and_stop(self.shutdown_timeout).await
-        {
-            problems.push(Error::OtlpFlush(e));
+        if let Some(sink) = self.otlp.take() {
+            if let Err(e) = sink.flush_and_stop(self.shutdown_timeout).await {
+                problems.push(Error::OtlpFlush(e));
+            }
+            // What the last export delivered, so a restart does not send it again.
+            if let Ok(pipeline) =
+                tokio::time::timeout(self.shutdown_timeout, self.pipeline.lock()).await
+            {
+                pipeline.save_state();
+            }
         }
         let _ = self.stop_server.send(true);
         if let Some(server) = self.server.take()

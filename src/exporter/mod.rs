@@ -328,9 +328,7 @@ impl Builder {
             let env = |name: &str| self.otlp_env.then(|| std::env::var(name).ok()).flatten();
             Settings::resolve(self.otlp.as_ref(), env, &instance)
                 .map_err(Error::Otlp)?
-                .map(|settings| {
-                    OtlpSink::spawn(settings, pipeline.subscribe(), pipeline.telemetry())
-                })
+                .map(|settings| OtlpSink::spawn(settings, &mut pipeline))
                 .transpose()
                 .map_err(Error::Otlp)?
         };

@@ -50,6 +50,14 @@ pub trait PublishHook: Send + Sync {
     fn on_publish(&mut self, view: &mut View);
 }
 
+/// A sink's state kept in the state file beside the trackers', written in the same atomic
+/// write each cycle (after the sinks' hooks ran for the new view, before the push sinks
+/// are told of it): what a push sink must not forget across a restart.
+pub trait DurableState: Send + Sync {
+    /// Appends the state as lines of text (no line may start with `@`).
+    fn save(&self, out: &mut String);
+}
+
 /// How the pipeline runs.
 #[derive(Clone, Debug)]
 pub struct PipelineSettings {
@@ -109,6 +117,10 @@ pub struct Pipeline {
     // Saved state read at start, handed to each source as it is added.
     saved_state: std::collections::HashMap<String, String>,
     translation_strategy: TranslationStrategy,
+    // Sinks' saved state read at start, by section name, until each sink takes its own.
+    saved_sinks: std::collections::HashMap<String, String>,
+    // Sinks' state written with the trackers', by section name.
+    durable: Vec<(String, Box<dyn DurableState>)>,
 }
 
 impl Pipeline {
@@ -130,6 +142,8 @@ impl Pipeline {
             read_only: settings.read_only,
             saved_state: std::collections::HashMap::new(),
             translation_strategy: settings.translation_strategy,
+            saved_sinks: std::collections::HashMap::new(),
+            durable: Vec::new(),
         };
         pipeline.read_state();
         pipeline
@@ -141,7 +155,10 @@ impl Pipeline {
             return;
         };
         match state_file::load(&path) {
-            Ok(sections) => self.saved_state = sections.into_iter().collect(),
+            Ok(loaded) => {
+                self.saved_state = loaded.sources.into_iter().collect();
+                self.saved_sinks = loaded.sinks.into_iter().collect();
+            }
             Err(e) => {
                 self.telemetry
                     .state_errors
@@ -151,11 +168,12 @@ impl Pipeline {
         }
     }
 
-    /// Saves the trackers' state, if a state file is configured.
-    fn save_state(&self) {
+    /// Saves the trackers' and the sinks' state, if a state file is configured (each
+    /// cycle does; shutdown again once the last export is settled).
+    pub fn save_state(&self) {
         if let Some(path) = &self.state_file
             && !self.read_only
-            && let Err(e) = state_file::save(path, &self.sources)
+            && let Err(e) = state_file::save(path, &self.sources, &self.durable)
         {
             self.telemetry
                 .state_errors
@@ -204,6 +222,22 @@ impl Pipeline {
         self.add_source(config, "in_process", Arc::new(InProcess::new(source)));
     }
 
+    /// Keeps a sink's state in the state file under `section`, from the next cycle on.
+    pub fn add_durable_state(&mut self, section: &str, state: Box<dyn DurableState>) {
+        self.durable.retain(|(name, _)| name != section);
+        self.durable.push((section.to_string(), state));
+    }
+
+    /// The state a sink saved under `section` in the state file read at start, once.
+    pub fn take_saved_sink_state(&mut self, section: &str) -> Option<String> {
+        self.saved_sinks.remove(section)
+    }
+
+    /// How long the state of a series absent from its source is kept.
+    pub fn max_staleness(&self) -> Duration {
+        self.max_staleness
+    }
+
     /// Adds a sink's hook, called with every view from the next one on.
     pub fn add_publish_hook(&mut self, hook: Box<dyn PublishHook>) {
         self.hooks.push(hook);
@@ -236,10 +270,13 @@ impl Pipeline {
         let now = SystemTime::now();
         let results = self.pull_all().await;
         off_the_reactor(|| {
-            let view = self.publish(now, results);
+            let view = self.publish_quietly(now, results);
             self.figures.cycle_duration = started.elapsed();
             // After the swap: scrapes already see the new view while the state is written.
             self.save_state();
+            // Push sinks hear of the view only now: what their hooks marked as about to be
+            // sent is on disk before it goes out.
+            self.notify.send_replace(view.clone());
             view
         })
     }
@@ -247,6 +284,13 @@ impl Pipeline {
     /// The cycle after the pull: normalise and track each source's result (in source
     /// order), add the self-metrics, run the sinks' hooks, and swap the view in.
     pub fn publish(&mut self, now: SystemTime, results: Vec<PullResult>) -> Arc<View> {
+        let view = self.publish_quietly(now, results);
+        self.notify.send_replace(view.clone());
+        view
+    }
+
+    /// [`publish`](Self::publish) without telling the push sinks.
+    fn publish_quietly(&mut self, now: SystemTime, results: Vec<PullResult>) -> Arc<View> {
         let mut points = Vec::with_capacity(self.figures.series + 64);
         for (runtime, (result, elapsed)) in self.sources.iter_mut().zip(results) {
             runtime.apply(now, result, elapsed, &mut self.families, &mut points);
@@ -277,7 +321,6 @@ impl Pipeline {
         self.figures.series = view.points.len();
         let view = Arc::new(view);
         self.published.store(view.clone());
-        self.notify.send_replace(view.clone());
         view
     }
 

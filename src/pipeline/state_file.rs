@@ -1,4 +1,5 @@
-//! The state file: every source's tracker state, saved after each cycle and read at start.
+//! The state file: every source's tracker state and the push sinks' state (what they
+//! delivered), saved after each cycle and read at start.
 //!
 //! Without it a restart forgets each counter's running total: a source that had reset
 //! before would then restart its exported total from its raw value, and Prometheus would
@@ -11,13 +12,30 @@ use std::path::{Path, PathBuf};
 
 use snapbridge_core::{DeltaTracker, TrackerConfig};
 
+use super::DurableState;
 use super::source_runtime::SourceRuntime;
 
-const HEADER: &str = "snapbridge-state\t1";
+/// Version 2 adds sink sections; a version 1 file (sources only) is read as well.
+const HEADER: &str = "snapbridge-state\t2";
+const HEADER_V1: &str = "snapbridge-state\t1";
 const SECTION: &str = "@source\t";
+const SINK_SECTION: &str = "@sink\t";
 
-/// Writes the state of `sources` to `path` atomically.
-pub fn save(path: &Path, sources: &[SourceRuntime]) -> Result<(), String> {
+/// What a state file holds: each source's and each sink's saved state, by name.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// (source name, tracker state), every one checked.
+    pub sources: Vec<(String, String)>,
+    /// (sink section name, its state), checked by the sink that reads it.
+    pub sinks: Vec<(String, String)>,
+}
+
+/// Writes the state of `sources` and `sinks` to `path` atomically.
+pub fn save(
+    path: &Path,
+    sources: &[SourceRuntime],
+    sinks: &[(String, Box<dyn DurableState>)],
+) -> Result<(), String> {
     let mut text = String::from(HEADER);
     text.push('\n');
     for s in sources {
@@ -25,6 +43,12 @@ pub fn save(path: &Path, sources: &[SourceRuntime]) -> Result<(), String> {
         text.push_str(&escape_name(s.name()));
         text.push('\n');
         s.save_state(&mut text);
+    }
+    for (name, state) in sinks {
+        text.push_str(SINK_SECTION);
+        text.push_str(&escape_name(name));
+        text.push('\n');
+        state.save(&mut text);
     }
     // The rename below would replace whatever is at `path`: with a state_file mistyped as
     // a device or a FIFO (and running as root) that would put a regular file in its place.
@@ -46,12 +70,13 @@ pub fn save(path: &Path, sources: &[SourceRuntime]) -> Result<(), String> {
     write().map_err(|e| format!("cannot write the state file {}: {e}", path.display()))
 }
 
-/// Reads `path`: each source's saved state, by source name, every section checked. A
-/// missing file is a first start (nothing); a malformed one is an error and yields nothing.
-pub fn load(path: &Path) -> Result<Vec<(String, String)>, String> {
+/// Reads `path`: each source's saved state, by source name, every section checked, and
+/// each sink's. A missing file is a first start (nothing); a malformed one is an error and
+/// yields nothing.
+pub fn load(path: &Path) -> Result<Loaded, String> {
     let text = match read_bounded(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::default()),
         Err(e) => {
             return Err(format!(
                 "cannot read the state file {}: {e}",
@@ -66,27 +91,34 @@ pub fn load(path: &Path) -> Result<Vec<(String, String)>, String> {
         )
     };
     let mut lines = text.split_inclusive('\n');
-    if lines.next().map(str::trim_end) != Some(HEADER) {
+    if !matches!(lines.next().map(str::trim_end), Some(HEADER | HEADER_V1)) {
         return Err(bad("no header".into()));
     }
-    let mut sections: Vec<(String, String)> = Vec::new();
+    let mut loaded = Loaded::default();
+    // Where the lines go: the last section opened.
+    let mut current: Option<&mut (String, String)> = None;
     for line in lines {
-        if let Some(name) = line.trim_end_matches('\n').strip_prefix(SECTION) {
-            sections.push((unescape_name(name), String::new()));
-        } else if let Some((_, body)) = sections.last_mut() {
+        let bare = line.trim_end_matches('\n');
+        if let Some(name) = bare.strip_prefix(SECTION) {
+            loaded.sources.push((unescape_name(name), String::new()));
+            current = loaded.sources.last_mut();
+        } else if let Some(name) = bare.strip_prefix(SINK_SECTION) {
+            loaded.sinks.push((unescape_name(name), String::new()));
+            current = loaded.sinks.last_mut();
+        } else if let Some((_, body)) = current.as_mut() {
             body.push_str(line);
         } else {
-            return Err(bad("a series before any source section".into()));
+            return Err(bad("a series before any section".into()));
         }
     }
-    // Check every section now, so a bad one restores nothing at all.
-    for (name, body) in &sections {
+    // Check every source section now, so a bad one restores nothing at all.
+    for (name, body) in &loaded.sources {
         let mut probe: DeltaTracker<()> = DeltaTracker::new(TrackerConfig::default());
         probe
             .restore_state(body)
             .map_err(|e| bad(format!("source {name:?}: {e}")))?;
     }
-    Ok(sections)
+    Ok(loaded)
 }
 
 /// Largest state file read: far above 100 000 series per source for many sources, and
@@ -146,7 +178,7 @@ mod tests {
         let zero = Path::new("/dev/zero");
         let e = load(zero).unwrap_err();
         assert!(e.contains("not a regular file"), "{e}");
-        let e = save(zero, &[]).unwrap_err();
+        let e = save(zero, &[], &[]).unwrap_err();
         assert!(e.contains("not a regular file"), "{e}");
         let meta = std::fs::metadata(zero).unwrap();
         assert!(std::os::unix::fs::FileTypeExt::is_char_device(

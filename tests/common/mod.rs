@@ -2,6 +2,7 @@
 //! ports, processes stopped by PID, and an in-process snapbridge driven cycle by cycle.
 #![allow(dead_code)]
 
+pub mod durable;
 pub mod fuzz;
 pub mod otelcol;
 pub mod otlp;

@@ -3,7 +3,8 @@
 
 Appends one JSON line per Export request (json_format.MessageToDict) to --out, flushed at
 once, and prints `PORT <n>` on stdout when listening. --delay sleeps before answering,
---fail-code answers every request with that gRPC status (e.g. UNAVAILABLE).
+--fail-code answers every request with that gRPC status (e.g. UNAVAILABLE), --gzip-replies
+compresses every reply (as the OpenTelemetry Collector does to a gzip request).
 
     otlp_grpc_receiver.py --port 0 --out requests.jsonl [--delay 10] [--fail-code UNAVAILABLE]
 """
@@ -47,6 +48,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--delay", type=float, default=0.0)
     ap.add_argument("--fail-code", default="")
+    ap.add_argument("--gzip-replies", action="store_true")
     ap.add_argument("--tls-cert", default="", help="PEM certificate: serve TLS")
     ap.add_argument("--tls-key", default="", help="PEM private key of --tls-cert")
     args = ap.parse_args()
@@ -54,6 +56,7 @@ def main():
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=8),
         options=[("grpc.max_receive_message_length", 256 * 1024 * 1024)],
+        compression=grpc.Compression.Gzip if args.gzip_replies else None,
     )
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Receiver(out, args.delay, args.fail_code), server)
     if args.tls_cert:

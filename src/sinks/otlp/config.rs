@@ -66,7 +66,8 @@ pub struct OtlpConfig {
     /// Transport. Default: `"http/protobuf"`.
     pub protocol: Option<Protocol>,
     /// `cumulative`: running totals with their start time, so a lost export loses nothing;
-    /// `delta`: the increase since the last accepted export. Default: `"cumulative"`.
+    /// `delta`: the increase since the last accepted export (with a `state_file`, across
+    /// restarts too). Default: `"cumulative"`.
     pub temporality: Option<Temporality>,
     /// Extra request headers (API keys): sent, never logged. Default: none.
     pub headers: Option<Headers>,

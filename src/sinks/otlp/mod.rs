@@ -14,27 +14,36 @@
 //! The sink runs as its own task. After each cycle it takes the newest view; a slow or
 //! absent receiver makes it skip views, never the pull loop or `/metrics`. At most one
 //! request is in flight, so memory does not grow while the receiver is away.
+//!
+//! In delta mode the request is built when the view is published, on the pipeline's side,
+//! and its points are marked sent in the [`DeltaBook`] before the cycle's state write; the
+//! task sends it only after that write (see delta.rs for why). No request is prepared
+//! while one is out, so the marks on disk always describe the request on the wire.
 
 mod config;
+mod delta;
 mod encode;
+mod outbox;
 mod refusal;
 mod retry;
 mod settings;
 mod transport;
 
 pub use config::{Compression, Headers, OtlpConfig, Protocol, Temporality};
-pub use encode::Encoder;
+pub use delta::{DeltaBook, Outcome};
+pub use encode::{Encoder, Pending};
 pub use settings::{Settings, parse_pairs};
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::pipeline::Telemetry;
+use crate::pipeline::{Pipeline, Telemetry};
 use crate::view::View;
+use outbox::{BookSection, Outbox, Prepared, Preparer, SharedOutbox, lock};
 use transport::Transport;
 
 /// Checks settings as [`OtlpSink::spawn`] does (TLS roots, the endpoint's form), without
@@ -43,19 +52,47 @@ pub fn validate(settings: &Settings) -> Result<(), String> {
     Transport::new(settings).map(|_| ())
 }
 
+/// The name of the sink's section in the state file.
+const STATE_SECTION: &str = "otlp";
+
 /// A running OTLP sink.
 pub struct OtlpSink {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<Result<(), String>>,
+    outbox: SharedOutbox,
 }
 
 impl OtlpSink {
-    /// Starts pushing the views `views` publishes.
-    pub fn spawn(
+    /// Starts pushing the views `pipeline` publishes. In delta mode the baselines saved in
+    /// the state file are restored, and kept there from now on.
+    pub fn spawn(settings: Settings, pipeline: &mut Pipeline) -> Result<OtlpSink, String> {
+        let mut book = DeltaBook::new(pipeline.max_staleness());
+        if settings.temporality == Temporality::Delta
+            && let Some(saved) = pipeline.take_saved_sink_state(STATE_SECTION)
+        {
+            match book.restore(&saved) {
+                Ok(n) => tracing::info!(series = n, "OTLP delta baselines restored"),
+                Err(e) => {
+                    pipeline
+                        .telemetry()
+                        .state_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(error = %e, "OTLP delta baselines in the state file not used");
+                }
+            }
+        }
+        OtlpSink::spawn_with_book(settings, pipeline, book)
+    }
+
+    /// [`spawn`](Self::spawn) continuing from `book`: delta baselines carried over from a
+    /// sink being replaced (new settings), so no series starts its deltas again.
+    pub fn spawn_with_book(
         settings: Settings,
-        views: watch::Receiver<Arc<View>>,
-        telemetry: Arc<Telemetry>,
+        pipeline: &mut Pipeline,
+        book: DeltaBook,
     ) -> Result<OtlpSink, String> {
+        let views = pipeline.subscribe();
+        let telemetry = pipeline.telemetry();
         let transport = Transport::new(&settings)?;
         tracing::info!(
             url = %settings.shown,
@@ -65,9 +102,20 @@ impl OtlpSink {
         );
         telemetry.otlp.enabled.store(true, Ordering::Relaxed);
         let (stop, stop_rx) = watch::channel(false);
+        let outbox = Arc::new(Mutex::new(Outbox {
+            encoder: Encoder::with_book(settings.temporality, &settings.resource, book),
+            temporality: settings.temporality,
+            busy: false,
+            retired: false,
+            prepared: None,
+        }));
+        if settings.temporality == Temporality::Delta {
+            pipeline.add_publish_hook(Box::new(Preparer(outbox.clone())));
+            pipeline.add_durable_state(STATE_SECTION, Box::new(BookSection(outbox.clone())));
+        }
         let worker = Worker {
             views: views.clone(),
-            encoder: Encoder::new(settings.temporality, &settings.resource),
+            outbox: outbox.clone(),
             settings,
             transport,
             telemetry,
@@ -75,7 +123,30 @@ impl OtlpSink {
             logged_rejections: HashSet::new(),
         };
         let task = tokio::spawn(worker.run(views, stop_rx));
-        Ok(OtlpSink { stop, task })
+        Ok(OtlpSink { stop, task, outbox })
+    }
+
+    /// Flushes and stops the sink (as [`flush_and_stop`](Self::flush_and_stop)) and hands
+    /// over its delta baselines, for a sink of new settings
+    /// ([`spawn_with_book`](Self::spawn_with_book)): a reload loses no series' baseline.
+    pub async fn retire(self, timeout: Duration) -> (Result<(), String>, DeltaBook) {
+        let outbox = self.outbox.clone();
+        let flushed = self.flush_and_stop(timeout).await;
+        let mut outbox = lock(&outbox);
+        outbox.retired = true;
+        if let Some(unsent) = outbox.prepared.take() {
+            outbox.encoder.settle(unsent.pending, Outcome::Refused);
+        }
+        let temporality = outbox.temporality;
+        let encoder = std::mem::replace(&mut outbox.encoder, Encoder::new(temporality, &[]));
+        let mut book = encoder.into_book();
+        book.detach();
+        (flushed, book)
+    }
+
+    /// Series whose delta baselines are kept.
+    pub fn delta_series(&self) -> usize {
+        lock(&self.outbox).encoder.tracked()
     }
 
     /// Exports the newest view if it was not exported yet, then stops; gives up after
@@ -102,7 +173,7 @@ struct Worker {
     views: watch::Receiver<Arc<View>>,
     settings: Settings,
     transport: Transport,
-    encoder: Encoder,
+    outbox: SharedOutbox,
     telemetry: Arc<Telemetry>,
     exported_cycle: u64,
     // Partial-success messages already logged: each distinct one is logged once.
@@ -114,6 +185,42 @@ struct Worker {
 const MAX_LOGGED_REJECTIONS: usize = 256;
 
 impl Worker {
+    /// The request to send for `view`, marking the outbox busy: the one prepared at its
+    /// publication (delta), or built now (cumulative). `None` when there is none to send.
+    fn take_request(&self, view: &View) -> Option<Prepared> {
+        let mut outbox = lock(&self.outbox);
+        let prepared = match outbox.prepared.take() {
+            Some(p) if p.cycle == view.cycle => Some(p),
+            // Prepared for a newer view whose state write may not be done: it goes out
+            // when that view is announced.
+            Some(p) if p.cycle > view.cycle => {
+                outbox.prepared = Some(p);
+                None
+            }
+            Some(old) => {
+                outbox.encoder.settle(old.pending, Outcome::Refused);
+                None
+            }
+            None => None,
+        };
+        let prepared = match prepared {
+            Some(p) => Some(p),
+            None if outbox.temporality == Temporality::Cumulative => {
+                let (request, pending) = outbox.encoder.build(view);
+                Some(Prepared {
+                    cycle: view.cycle,
+                    request: request.into(),
+                    pending,
+                })
+            }
+            // Delta: a view published while a request was out has none; its increase
+            // goes with the next one.
+            None => None,
+        };
+        outbox.busy = prepared.is_some();
+        prepared
+    }
+
     /// Counts the data points a receiver rejected and logs its reason once per message:
     /// the same rejection repeats every cycle, and the counter says how often.
     fn partial_success(&mut self, accepted: &transport::Accepted) {
@@ -167,21 +274,39 @@ impl Worker {
         if view.cycle == 0 || view.cycle <= self.exported_cycle {
             return Ok(());
         }
+        let Some(Prepared {
+            request, pending, ..
+        }) = self.take_request(view)
+        else {
+            return Ok(());
+        };
+        let resends = pending.resends();
+        if resends > 0 {
+            tracing::info!(
+                points = resends,
+                "OTLP: sending again, unchanged, points whose earlier send got no answer (a receiver that has them drops them as duplicates)"
+            );
+        }
         let started = Instant::now();
-        let (request, pending) = self.encoder.build(view);
-        let request = bytes::Bytes::from(request);
         let telemetry = self.telemetry.clone();
         let stats = &telemetry.otlp;
         let mut attempt = 1;
+        // Once one attempt may have been stored, the request's fate stays unknown unless
+        // a later attempt is accepted.
+        let mut maybe_delivered = false;
         let result = loop {
-            match self.transport.send(&self.settings, &request).await {
+            let sent = self.transport.send(&self.settings, &request).await;
+            if let Err(e) = &sent {
+                maybe_delivered |= e.maybe_delivered;
+            }
+            match sent {
                 Ok(accepted) => break Ok(accepted),
                 Err(e) if e.retryable && attempt < self.settings.max_attempts => {
                     // The receiver's own delay when it gave one, else the back-off.
                     let delay = e.retry_after.unwrap_or_else(|| retry::backoff(attempt));
                     tracing::debug!(attempt, ?delay, error = %crate::redact::text(&e.message), "OTLP export failed, retrying");
                     // Never past the next cycle: its view carries everything this one
-                    // does (the encoder commits only what was accepted), and fresher.
+                    // does (delta: its increase, or this very point again), and fresher.
                     let mut newer = self.views.clone();
                     let cycle = view.cycle;
                     let superseded = async move {
@@ -203,10 +328,19 @@ impl Worker {
         stats
             .last_duration_nanos
             .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        let outcome = match (&result, maybe_delivered) {
+            (Ok(_), _) => Outcome::Accepted,
+            (Err(_), true) => Outcome::Unknown,
+            (Err(_), false) => Outcome::Refused,
+        };
+        {
+            let mut outbox = lock(&self.outbox);
+            outbox.encoder.settle(pending, outcome);
+            outbox.busy = false;
+        }
         match result {
             Ok(accepted) => {
                 self.partial_success(&accepted);
-                self.encoder.commit(pending);
                 self.exported_cycle = view.cycle;
                 stats.exports.fetch_add(1, Ordering::Relaxed);
                 stats.set_last_result(Ok(view.cycle));

@@ -34,6 +34,10 @@ pub struct SendError {
     pub retryable: bool,
     /// The delay the receiver asked for (`Retry-After`, gRPC `RetryInfo`).
     pub retry_after: Option<Duration>,
+    /// The request may have reached the receiver and been stored: no answer came (a
+    /// timeout, a connection broken mid-request). False when it never left (connection
+    /// refused) or the receiver answered that it did not take it.
+    pub maybe_delivered: bool,
 }
 
 /// What a receiver that took the request said: how many data points it rejected (a
@@ -174,6 +178,7 @@ impl Transport {
                 ),
                 retryable: true,
                 retry_after: None,
+                maybe_delivered: true,
             }),
         }
     }
@@ -190,11 +195,13 @@ async fn send_grpc(
             message: format!("OTLP header name {k:?} is not valid in gRPC metadata"),
             retryable: false,
             retry_after: None,
+            maybe_delivered: false,
         })?;
         let value = MetadataValue::from_str(v).map_err(|_| SendError {
             message: format!("OTLP header {k:?} has a value that is not valid ASCII"),
             retryable: false,
             retry_after: None,
+            maybe_delivered: false,
         })?;
         req.metadata_mut().insert(key, value);
     }
@@ -207,6 +214,7 @@ async fn send_grpc(
             ),
             retryable: true,
             retry_after: None,
+            maybe_delivered: false,
         });
     }
     let path = PathAndQuery::from_static(EXPORT_PATH);
@@ -221,13 +229,44 @@ async fn send_grpc(
                 status.code(),
                 one_line(status.message(), MAX_MESSAGE_BYTES)
             );
+            let maybe_delivered = grpc_maybe_delivered(&status);
             Err(SendError {
                 message: super::refusal::with_explanation(message, status.message()),
                 retryable,
                 retry_after,
+                maybe_delivered,
             })
         }
     }
+}
+
+/// Whether a failed gRPC call may have been stored: a status the server sent says it was
+/// not (but for a deadline or cancellation, which may strike after the server took it); a
+/// transport error may have struck after the request was written, unless the connection
+/// was refused.
+fn grpc_maybe_delivered(status: &Status) -> bool {
+    use std::error::Error;
+    let Some(source) = status.source() else {
+        return matches!(
+            status.code(),
+            tonic::Code::DeadlineExceeded | tonic::Code::Cancelled
+        );
+    };
+    !refused(source)
+}
+
+/// True when an error chain holds a refused connection: the request never left.
+fn refused(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 async fn send_http(
@@ -255,6 +294,7 @@ async fn send_http(
         message: format!("cannot build the OTLP/HTTP request (check header names and values): {e}"),
         retryable: false,
         retry_after: None,
+        maybe_delivered: false,
     })?;
     let response = client.request(req).await.map_err(|e| SendError {
         message: format!(
@@ -264,6 +304,9 @@ async fn send_http(
         ),
         retryable: true,
         retry_after: None,
+        // A connect error: nothing was sent. Anything later may have struck after the
+        // request was written.
+        maybe_delivered: !e.is_connect() && !refused(&e),
     })?;
     let status = response.status();
     let retry_after = response
@@ -307,6 +350,8 @@ async fn send_http(
         message: super::refusal::with_explanation(message, &text),
         retryable,
         retry_after,
+        // The receiver answered: it says it did not take the request.
+        maybe_delivered: false,
     })
 }
 

@@ -2,12 +2,11 @@
 //!
 //! Cumulative (the default) sends each series' reset-safe total with the start time the
 //! tracker gave it, so a lost export loses nothing: the next one carries the right total.
-//! Delta sends the increase since the last *successful* export, computed here from those
-//! totals rather than taken from the tracker's per-cycle delta: a view that was skipped (the
-//! collector was slow) or an export that failed still has its increase in the next delta.
+//! Delta sends the increase since the last *delivered* export, computed from those totals
+//! and the sink's [`DeltaBook`] rather than taken from the tracker's per-cycle delta: a view
+//! that was skipped (the collector was slow), an export that failed, or a restart still has
+//! its increase in the next delta.
 
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use snapbridge_core::{Histogram, Kind, Number, TrackedValue};
@@ -19,7 +18,8 @@ use crate::protowire::{
     string_field, string_field_len, varint_field,
 };
 use crate::sinks::otlp::Temporality;
-use crate::view::{Point, SeriesMeta, View};
+use crate::sinks::otlp::delta::{DeltaBook, Exported, Outcome, Sent};
+use crate::view::View;
 use attributes::Attributes;
 
 fn nanos(t: SystemTime) -> u64 {
@@ -28,38 +28,42 @@ fn nanos(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// The last exported total of a series, kept for delta temporality.
-enum Exported {
-    Counter(Number),
-    Histogram(Histogram),
-}
-
-struct DeltaEntry {
-    // Holding the Arc keeps the pointer used as the map key unique and valid.
-    _meta: Arc<SeriesMeta>,
-    total: Exported,
-    time: SystemTime,
-}
-
-/// Builds requests; remembers what delta temporality needs between exports.
+/// Builds requests; in delta mode its [`DeltaBook`] remembers what was delivered.
 pub struct Encoder {
     temporality: Temporality,
     resource: Vec<u8>,
     scope: Vec<u8>,
-    committed: HashMap<usize, DeltaEntry>,
+    book: DeltaBook,
     attributes: Attributes,
 }
 
-/// Delta state to remember once the request it was built for has been accepted.
-pub struct Pending(HashMap<usize, DeltaEntry>);
+/// The series of a built request, to settle once its outcome is known.
+pub struct Pending(Sent);
+
+impl Pending {
+    /// Points sent again, identical, because their earlier send got no answer.
+    pub fn resends(&self) -> usize {
+        DeltaBook::resends(&self.0)
+    }
+}
 
 /// OTLP `AggregationTemporality` values.
 const DELTA: u64 = 1;
 const CUMULATIVE: u64 = 2;
 
 impl Encoder {
-    /// An encoder for one sink.
+    /// An encoder for one sink, with no delta baselines yet.
     pub fn new(temporality: Temporality, resource: &[(String, String)]) -> Self {
+        Encoder::with_book(temporality, resource, DeltaBook::default())
+    }
+
+    /// An encoder that continues from `book` (baselines restored from the state file, or
+    /// carried over from the encoder of settings now replaced).
+    pub fn with_book(
+        temporality: Temporality,
+        resource: &[(String, String)],
+        book: DeltaBook,
+    ) -> Self {
         let mut res = Vec::new();
         for (k, v) in resource {
             string_attribute(&mut res, 1, k, v); // Resource.attributes = 1
@@ -71,23 +75,43 @@ impl Encoder {
             temporality,
             resource: res,
             scope,
-            committed: HashMap::new(),
+            book,
             attributes: Attributes::default(),
         }
     }
 
-    /// Series whose delta state is kept (bounded by the series of the last export).
+    /// Series whose delta baselines are kept (bounded by the series the tracker keeps).
     pub fn tracked(&self) -> usize {
-        self.committed.len()
+        self.book.len()
     }
 
-    /// Records that the request built with `pending` was accepted. Series absent from it
-    /// are forgotten, so the state never outgrows the view.
+    /// The delta baselines.
+    pub fn book(&self) -> &DeltaBook {
+        &self.book
+    }
+
+    /// The delta baselines, to restore saved ones into.
+    pub fn book_mut(&mut self) -> &mut DeltaBook {
+        &mut self.book
+    }
+
+    /// The delta baselines, for an encoder of new settings ([`Encoder::with_book`]).
+    pub fn into_book(self) -> DeltaBook {
+        self.book
+    }
+
+    /// Records that the request built with `pending` was accepted.
     pub fn commit(&mut self, pending: Pending) {
-        self.committed = pending.0;
+        self.settle(pending, Outcome::Accepted);
     }
 
-    /// The encoded request for `view`, and the delta state to commit if it is accepted.
+    /// Records what became of the request built with `pending`.
+    pub fn settle(&mut self, pending: Pending, outcome: Outcome) {
+        self.book.settle(pending.0, outcome);
+    }
+
+    /// The encoded request for `view`, and its series to settle once its outcome is known.
+    /// In delta mode its points are marked sent now, before the request goes out.
     pub fn build(&mut self, view: &View) -> (Vec<u8>, Pending) {
         self.attributes.refresh(view);
         let now = nanos(view.time);
@@ -96,7 +120,7 @@ impl Encoder {
         let ranks = view.family_ranks();
         // Each family's data points, encoded as they come (points arrive in source order).
         let mut points: Vec<Vec<u8>> = (0..families.len()).map(|_| Vec::new()).collect();
-        let mut pending = HashMap::with_capacity(if delta { view.points.len() } else { 0 });
+        let mut pending = self.book.begin();
         for (i, point) in view.points.iter().enumerate() {
             let family = &point.meta.family;
             let Some(r) = View::rank_of(&ranks, family) else {
@@ -104,41 +128,31 @@ impl Encoder {
             };
             let buf = &mut points[r];
             let attrs = self.attributes.get(i);
-            let ptr = Arc::as_ptr(&point.meta) as usize;
-            let last = if delta {
-                self.committed.get(&ptr)
+            let planned = if delta {
+                self.book.plan(point, view.time, &mut pending)
             } else {
                 None
             };
-            let start = match last {
-                Some(e) => nanos(e.time),
-                None => nanos(point.start),
-            };
-            match &point.value {
-                TrackedValue::Counter { total, .. } => {
-                    let value = match (delta, last.map(|e| &e.total)) {
-                        (false, _) => *total,
-                        (true, Some(Exported::Counter(prev))) => counter_increase(*total, *prev),
-                        (true, _) => *total,
-                    };
-                    if delta {
-                        pending.insert(ptr, entry(point, Exported::Counter(*total), view.time));
+            match (&point.value, planned) {
+                (TrackedValue::Gauge(v), _) => number_point(buf, attrs, 0, now, Number::Float(*v)),
+                (_, Some(p)) => match &p.value {
+                    Exported::Counter(n) => {
+                        number_point(buf, attrs, nanos(p.start), nanos(p.end), *n)
                     }
-                    number_point(buf, attrs, start, now, value);
+                    Exported::Histogram(h) => {
+                        histogram_point(buf, attrs, nanos(p.start), nanos(p.end), h)
+                    }
+                },
+                (TrackedValue::Counter { total, .. }, None) => {
+                    number_point(buf, attrs, nanos(point.start), now, *total)
                 }
-                TrackedValue::Gauge(v) => number_point(buf, attrs, 0, now, Number::Float(*v)),
-                TrackedValue::Histogram { total, .. } => {
-                    let shown = match (delta, last.map(|e| &e.total)) {
-                        (true, Some(Exported::Histogram(prev))) => histogram_increase(total, prev),
-                        _ => (**total).clone(),
-                    };
-                    if delta {
-                        let saved = Exported::Histogram((**total).clone());
-                        pending.insert(ptr, entry(point, saved, view.time));
-                    }
-                    histogram_point(buf, attrs, start, now, &shown);
+                (TrackedValue::Histogram { total, .. }, None) => {
+                    histogram_point(buf, attrs, nanos(point.start), now, total)
                 }
             }
+        }
+        if delta {
+            self.book.prune(view.time);
         }
         let temporality = if delta { DELTA } else { CUMULATIVE };
         let mut metrics = Vec::with_capacity(points.iter().map(Vec::len).sum::<usize>() + 4096);
@@ -184,14 +198,6 @@ impl Encoder {
         bytes_field(&mut out, 1, &self.scope); // ScopeMetrics.scope = 1
         out.extend_from_slice(&metrics);
         (out, Pending(pending))
-    }
-}
-
-fn entry(point: &Point, total: Exported, time: SystemTime) -> DeltaEntry {
-    DeltaEntry {
-        _meta: point.meta.clone(),
-        total,
-        time,
     }
 }
 
@@ -242,33 +248,6 @@ fn histogram_point(buf: &mut Vec<u8>, attrs: &[u8], start: u64, now: u64, h: &Hi
             buf.extend_from_slice(&b.to_bits().to_le_bytes());
         }
     }
-}
-
-/// Totals never decrease while a series lives; a smaller one means a new series reused
-/// the address, so the whole total is new.
-fn counter_increase(total: Number, prev: Number) -> Number {
-    match (total, prev) {
-        (Number::Int(t), Number::Int(p)) if t >= p => Number::Int(t - p),
-        (t, p) if t.as_f64() >= p.as_f64() => Number::Float(t.as_f64() - p.as_f64()),
-        (t, _) => t,
-    }
-}
-
-fn histogram_increase(total: &Histogram, prev: &Histogram) -> Histogram {
-    if total.bounds() != prev.bounds() || total.count() < prev.count() {
-        return total.clone();
-    }
-    Histogram::from_parts(
-        total.bounds().to_vec(),
-        total
-            .counts()
-            .iter()
-            .zip(prev.counts())
-            .map(|(t, p)| t.saturating_sub(*p))
-            .collect(),
-        total.count() - prev.count(),
-        total.sum() - prev.sum(),
-    )
 }
 
 #[cfg(test)]

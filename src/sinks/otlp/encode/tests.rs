@@ -141,9 +141,10 @@ fn delta_is_the_increase_since_the_last_accepted_export() {
     let (v1, _, t1) = value(&b1);
     assert_eq!(v1, Some(number_data_point::Value::AsInt(100)));
     enc.commit(p1);
-    // Built but never accepted (the export failed): not committed.
-    let (b2, _) = enc.build(&publish(&mut p, 150));
+    // Built but refused (the export failed): not committed.
+    let (b2, p2) = enc.build(&publish(&mut p, 150));
     assert_eq!(value(&b2).0, Some(number_data_point::Value::AsInt(50)));
+    enc.settle(p2, crate::sinks::otlp::Outcome::Refused);
     // The next delta counts from the last accepted export, and starts where it ended.
     let (b3, p3) = enc.build(&publish(&mut p, 180));
     let (v3, start3, _) = value(&b3);
