@@ -15,7 +15,7 @@ pub mod selfmetrics;
 pub mod source_runtime;
 mod state_file;
 
-pub use selfmetrics::{CycleFigures, SinkStats, Telemetry};
+pub use selfmetrics::{CycleFigures, ReloadOutcome, ReloadStats, SinkStats, Telemetry};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -45,6 +45,31 @@ pub type ViewCell = Arc<ArcSwap<View>>;
 pub trait PublishHook: Send + Sync {
     /// Derives what the sink needs from `view` and attaches it.
     fn on_publish(&mut self, view: &mut View);
+}
+
+/// One source of the set a reload asks for ([`Pipeline::replace_sources`]).
+pub struct NextSource {
+    /// Its config (name, rules, labels).
+    pub config: SourceConfig,
+    /// Its kind; with the name, its identity.
+    pub kind: String,
+    /// A new puller, or `None` to keep the running one (only for a source that was there).
+    pub source: Option<Arc<dyn Source>>,
+    /// Nothing about the source changed: its runtime is kept as it is.
+    pub unchanged: bool,
+}
+
+/// What a source set replacement did, by source name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceChanges {
+    /// New sources, started under their `initial` rule.
+    pub added: Vec<String>,
+    /// Sources gone, their series with them.
+    pub removed: Vec<String>,
+    /// Sources whose config changed, their tracker state carried over.
+    pub changed: Vec<String>,
+    /// Sources kept as they were.
+    pub kept: Vec<String>,
 }
 
 /// How the pipeline runs.
@@ -188,6 +213,80 @@ impl Pipeline {
             }
         }
         self.sources.push(runtime);
+    }
+
+    /// Replaces the source set with `next`, in its order (a reload; the next cycle pulls the
+    /// new set). A source whose name and kind were there before keeps its tracker state: as
+    /// it was when nothing changed, carried over into a runtime of its new config otherwise.
+    /// Any other source starts afresh under its `initial` rule; sources not in `next` go,
+    /// and their series leave the next view.
+    pub fn replace_sources(&mut self, next: Vec<NextSource>) -> SourceChanges {
+        let mut old: std::collections::HashMap<String, SourceRuntime> = self
+            .sources
+            .drain(..)
+            .map(|s| (s.name().to_string(), s))
+            .collect();
+        let mut changes = SourceChanges::default();
+        for n in next {
+            let previous = old
+                .remove(&n.config.name)
+                .filter(|o| o.status.kind == n.kind);
+            let Some(previous) = previous else {
+                match n.source {
+                    Some(source) => {
+                        changes.added.push(n.config.name.clone());
+                        self.add_source(&n.config, &n.kind, source);
+                    }
+                    None => {
+                        tracing::error!(source = %n.config.name, "reload: a new source without a puller is left out")
+                    }
+                }
+                continue;
+            };
+            if n.unchanged && n.source.is_none() {
+                changes.kept.push(n.config.name.clone());
+                self.sources.push(previous);
+                continue;
+            }
+            let source = n.source.unwrap_or_else(|| previous.source());
+            let mut runtime = SourceRuntime::new(
+                &n.config,
+                &n.kind,
+                source,
+                self.default_timeout,
+                self.max_staleness,
+            );
+            if let Err(e) = runtime.carry_over(previous) {
+                tracing::warn!(source = %n.config.name, error = %e, "reload: tracker state not carried over");
+            }
+            changes.changed.push(n.config.name.clone());
+            self.sources.push(runtime);
+        }
+        changes.removed = old.into_keys().collect();
+        changes.removed.sort();
+        changes
+    }
+
+    /// Applies a reloaded config's cycle settings. The interval and default timeout hold
+    /// for sources added from now on (the clock follows the interval on its own); a
+    /// changed state file is not switched to while running, since its saved state was
+    /// read at start.
+    pub fn apply_settings(&mut self, settings: &PipelineSettings) {
+        self.interval = settings.interval;
+        self.default_timeout = settings.default_timeout();
+        self.max_staleness = settings.max_staleness;
+        if settings.state_file != self.state_file {
+            tracing::warn!(
+                running = ?self.state_file,
+                configured = ?settings.state_file,
+                "reload: a changed state_file takes effect at the next start"
+            );
+        }
+    }
+
+    /// The names of the sources, in pull order.
+    pub fn source_names(&self) -> Vec<String> {
+        self.sources.iter().map(|s| s.name().to_string()).collect()
     }
 
     /// Adds an in-process [`MetricsSource`] (an application's own metrics object).

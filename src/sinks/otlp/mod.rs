@@ -40,6 +40,7 @@ use transport::Transport;
 pub struct OtlpSink {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<Result<(), String>>,
+    reconfigure: tokio::sync::mpsc::UnboundedSender<(Settings, Transport)>,
 }
 
 impl OtlpSink {
@@ -58,7 +59,9 @@ impl OtlpSink {
         );
         telemetry.otlp.enabled.store(true, Ordering::Relaxed);
         let (stop, stop_rx) = watch::channel(false);
+        let (reconfigure, reconfigured) = tokio::sync::mpsc::unbounded_channel();
         let worker = Worker {
+            reconfigured,
             views: views.clone(),
             encoder: Encoder::new(settings.temporality, &settings.resource),
             settings,
@@ -68,7 +71,23 @@ impl OtlpSink {
             logged_rejections: HashSet::new(),
         };
         let task = tokio::spawn(worker.run(views, stop_rx));
-        Ok(OtlpSink { stop, task })
+        Ok(OtlpSink {
+            stop,
+            task,
+            reconfigure,
+        })
+    }
+
+    /// Exports with `settings` from the next export on (a config reload). Only the
+    /// transport is rebuilt: the delta state of every series carries over, so a changed
+    /// endpoint, header or timeout neither resends nor loses an increase. A changed
+    /// temporality or resource starts the delta state afresh, as the receiver sees new
+    /// streams then. `Err` (an unusable CA file, say) leaves the sink as it was.
+    pub fn reconfigure(&self, settings: Settings) -> Result<(), String> {
+        let transport = Transport::new(&settings)?;
+        self.reconfigure
+            .send((settings, transport))
+            .map_err(|_| "the OTLP sink has stopped".to_string())
     }
 
     /// Exports the newest view if it was not exported yet, then stops; gives up after
@@ -91,6 +110,8 @@ impl OtlpSink {
 }
 
 struct Worker {
+    // New settings from a reload, applied before the next export.
+    reconfigured: tokio::sync::mpsc::UnboundedReceiver<(Settings, Transport)>,
     // The published views, to stop retrying once a newer one is out.
     views: watch::Receiver<Arc<View>>,
     settings: Settings,
@@ -155,8 +176,24 @@ impl Worker {
         self.export(&view).await
     }
 
+    /// Switches to the newest settings a reload sent, keeping the encoder (and its delta
+    /// state) unless what identifies the streams changed.
+    fn apply_reconfigured(&mut self) {
+        while let Ok((settings, transport)) = self.reconfigured.try_recv() {
+            if settings.temporality != self.settings.temporality
+                || settings.resource != self.settings.resource
+            {
+                self.encoder = Encoder::new(settings.temporality, &settings.resource);
+            }
+            tracing::info!(url = %settings.url, protocol = ?settings.protocol, "OTLP settings reloaded");
+            self.settings = settings;
+            self.transport = transport;
+        }
+    }
+
     /// Exports `view` unless it already went out; `Err` is the failure, also counted.
     async fn export(&mut self, view: &View) -> Result<(), String> {
+        self.apply_reconfigured();
         if view.cycle == 0 || view.cycle <= self.exported_cycle {
             return Ok(());
         }

@@ -20,4 +20,4 @@ pub use exposition::{Exposition, Renderer, body, body_ready, render};
 pub use negotiate::{accepts_gzip, negotiate};
 pub use render::Format;
 pub use security::Security;
-pub use server::{Endpoint, serve};
+pub use server::{Endpoint, ReloadFn, serve};
