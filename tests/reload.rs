@@ -274,6 +274,11 @@ fn reload_scenario(trigger: Trigger) {
         "our scrapes failed"
     );
     assert!(scrapes_ok.load(Ordering::Relaxed) > 20);
+    eprintln!(
+        "{trigger:?}: increase over {window}s = {increase:?} (truth {}), {scrapes:?} Prometheus scrapes all up, {} own scrapes, 0 failed",
+        truth - 1000,
+        scrapes_ok.load(Ordering::Relaxed)
+    );
 
     // A new listen address moves the endpoint; the totals continue there.
     let moved = free_port();

@@ -1,0 +1,222 @@
+//! Reload through the embedding API (`Handle::reload`, `Builder::reload_with`), cycle by
+//! cycle: which sources keep their totals, which start afresh, and what `/-/reload` asks
+//! of a client.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Bridge, Scripted, source_config};
+use snapbridge::Builder;
+use snapbridge::config::{Config, SourceConfig};
+use snapbridge::core::{MetricsSource, Sample, Snapshot, TrackedValue};
+use snapbridge::view::View;
+
+/// The builder `Bridge::start` makes, for the reload to compare with.
+fn builder(toml: &str, extra: &[(SourceConfig, Arc<dyn MetricsSource>)]) -> Builder {
+    let config = Config::parse(toml, "test config").expect("test config parses");
+    let mut b = Builder::from_config(&config)
+        .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .healthz_stale_after(Duration::from_secs(3600))
+        .otlp_from_env(false)
+        .manual_cycles()
+        .instance("test");
+    for (sc, source) in extra {
+        b = b.source(sc.clone(), source.clone());
+    }
+    b
+}
+
+fn jobs(n: u64) -> Snapshot {
+    Snapshot::from_iter([Sample::counter("jobs_done", n)])
+}
+
+/// `jobs_done_total` of `source`: its labels (`key=value,...`) and total.
+fn totals(view: &View, source: &str) -> Vec<(String, f64)> {
+    view.points
+        .iter()
+        .filter(|p| p.meta.family.exposed == "jobs_done_total")
+        .filter(|p| {
+            p.meta
+                .labels()
+                .iter()
+                .any(|(k, v)| k == "source" && v == source)
+        })
+        .map(|p| {
+            let labels: Vec<String> = p
+                .meta
+                .labels()
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let total = match &p.value {
+                TrackedValue::Counter { total, .. } => total.as_f64(),
+                other => panic!("not a counter: {other:?}"),
+            };
+            (labels.join(","), total)
+        })
+        .collect()
+}
+
+#[test]
+fn sources_keep_their_totals_by_name_and_kind() {
+    let (steady, relabel, leaving, arriving) = (
+        Scripted::default(),
+        Scripted::default(),
+        Scripted::default(),
+        Scripted::default(),
+    );
+    let src = |s: &Scripted| -> Arc<dyn MetricsSource> { Arc::new(s.clone()) };
+    let v1 = vec![
+        (source_config("steady", ""), src(&steady)),
+        (
+            source_config("relabel", "labels = { team = \"a\" }"),
+            src(&relabel),
+        ),
+        (source_config("leaving", ""), src(&leaving)),
+    ];
+    let mut bridge = Bridge::start("interval = \"1h\"\n", v1.clone());
+    steady.set(jobs(100));
+    relabel.set(jobs(10));
+    leaving.set(jobs(3));
+    let view = bridge.cycle();
+    assert_eq!(totals(&view, "steady"), [("source=steady".into(), 100.0)]);
+    assert_eq!(
+        totals(&view, "relabel"),
+        [("source=relabel,team=a".into(), 10.0)]
+    );
+
+    let v2 = vec![
+        v1[0].clone(),
+        (
+            source_config("relabel", "labels = { team = \"b\" }"),
+            src(&relabel),
+        ),
+        (
+            source_config("arriving", "initial = \"drop\""),
+            src(&arriving),
+        ),
+    ];
+    let applied = bridge
+        .runtime
+        .block_on(bridge.handle.reload(builder("interval = \"1h\"\n", &v2)))
+        .expect("reload applies");
+    assert_eq!(
+        applied,
+        "sources added: arriving; removed: leaving; changed: relabel; unchanged: 1"
+    );
+    steady.set(jobs(130));
+    relabel.set(jobs(15));
+    arriving.set(jobs(5));
+    let view = bridge.cycle();
+    // Neither a reset (130) nor counted again (230): 30 more.
+    assert_eq!(totals(&view, "steady"), [("source=steady".into(), 130.0)]);
+    // The same tracker under the new labels: 5 more, the old label set gone.
+    assert_eq!(
+        totals(&view, "relabel"),
+        [("source=relabel,team=b".into(), 15.0)]
+    );
+    assert!(totals(&view, "leaving").is_empty());
+    assert!(view.sources.iter().all(|s| s.name != "leaving"));
+    // `initial = "drop"`: the first value only sets the baseline.
+    assert_eq!(totals(&view, "arriving"), [("source=arriving".into(), 0.0)]);
+    arriving.set(jobs(8));
+    let view = bridge.cycle();
+    assert_eq!(totals(&view, "arriving"), [("source=arriving".into(), 3.0)]);
+    let resets = view
+        .points
+        .iter()
+        .filter(|p| p.meta.family.exposed == "snapbridge_source_resets_total")
+        .map(|p| match &p.value {
+            TrackedValue::Counter { total, .. } => total.as_f64(),
+            _ => f64::NAN,
+        })
+        .sum::<f64>();
+    assert_eq!(resets, 0.0);
+}
+
+#[test]
+fn a_refused_reload_changes_nothing_and_says_why() {
+    let steady = Scripted::default();
+    let v1: Vec<(SourceConfig, Arc<dyn MetricsSource>)> =
+        vec![(source_config("steady", ""), Arc::new(steady.clone()))];
+    let mut bridge = Bridge::start("interval = \"1h\"\n", v1.clone());
+    steady.set(jobs(1));
+    bridge.cycle();
+    let bad = "interval = \"1h\"\n[prometheus.tls_server_config]\ncert_file = \"/nonexistent/cert.pem\"\nkey_file = \"/nonexistent/key.pem\"\n";
+    let err = bridge
+        .runtime
+        .block_on(bridge.handle.reload(builder(bad, &[])))
+        .expect_err("a missing certificate refuses the reload");
+    assert!(err.to_string().contains("/nonexistent/cert.pem"), "{err}");
+    let last = bridge.telemetry.reload.last().expect("an outcome");
+    assert!(last.result.is_err(), "{last:?}");
+    // The running config stays: the source is there, still plain HTTP.
+    steady.set(jobs(4));
+    let view = bridge.cycle();
+    assert_eq!(totals(&view, "steady"), [("source=steady".into(), 4.0)]);
+    let (status, _, _, body) = common::http_get(&bridge.url("/metrics"), &[]);
+    assert_eq!(status, 200);
+    let body = String::from_utf8(body).unwrap();
+    assert!(
+        body.contains("snapbridge_config_last_reload_successful 0"),
+        "{body}"
+    );
+}
+
+/// `POST /-/reload` with basic auth: POST only, the same credentials as `/metrics`, and the
+/// users it loads apply to the next request.
+#[test]
+fn post_reload_needs_credentials_and_swaps_them() {
+    let alice = bcrypt::hash("alice-pw", 4).unwrap();
+    let bob = bcrypt::hash("bob-pw", 4).unwrap();
+    let users = |name: &str, hash: &str| {
+        format!("interval = \"1h\"\n[prometheus.basic_auth_users]\n{name} = \"{hash}\"\n")
+    };
+    let v1 = users("alice", &alice);
+    let v2 = users("bob", &bob);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let handle = {
+        let _on = runtime.enter();
+        builder(&v1, &[])
+            .reload_with(move || Ok(builder(&v2, &[])))
+            .spawn()
+            .expect("starts")
+    };
+    let addr = handle.local_addr().unwrap();
+    let basic = |user: &str, pw: &str| {
+        use base64::Engine;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"));
+        format!("Basic {token}")
+    };
+    let post = |auth: Option<&str>| {
+        let mut req = ureq::post(&format!("http://{addr}/-/reload"));
+        if let Some(a) = auth {
+            req = req.set("Authorization", a);
+        }
+        match req.call() {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(s, _)) => s,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let get = |path: &str, auth: &str| {
+        common::http_get(&format!("http://{addr}{path}"), &[("Authorization", auth)]).0
+    };
+    let alice_auth = basic("alice", "alice-pw");
+    let bob_auth = basic("bob", "bob-pw");
+    assert_eq!(post(None), 401, "no credentials");
+    assert_eq!(post(Some(&bob_auth)), 401, "bob is not a user yet");
+    assert_eq!(get("/-/reload", &alice_auth), 405, "GET is not a reload");
+    assert_eq!(get("/metrics", &alice_auth), 200);
+    assert_eq!(post(Some(&alice_auth)), 200);
+    assert_eq!(get("/metrics", &alice_auth), 401, "alice is gone");
+    assert_eq!(get("/metrics", &bob_auth), 200);
+    runtime.block_on(handle.shutdown()).unwrap();
+}
