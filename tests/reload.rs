@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 use common::prom::Prometheus;
 use common::{Proc, free_port, http_get, wait_for};
 
+/// The steady source's raw value after its restart, before the window.
+const RESTARTED: u64 = 200;
+
 /// How a test asks for the reload.
 #[derive(Clone, Copy, Debug)]
 enum Trigger {
@@ -127,12 +130,17 @@ fn reload_scenario(trigger: Trigger) {
     let prom = Prometheus::start(&format!("127.0.0.1:{port}"));
     let sel = "jobs_done_total{source=\"steady\",team=\"core\"}";
     prom.wait_value(sel, 1000.0, Duration::from_secs(60));
+    // The source restarts (raw 1000 -> 200): snapbridge's total (1200) is no longer the raw
+    // value, so a reload that lost the tracker's state would show (as a drop to the raw
+    // value, a reset in Prometheus' eyes).
+    write_jobs(&d.join("steady.json"), RESTARTED);
+    prom.wait_value(sel, (1000 + RESTARTED) as f64, Duration::from_secs(30));
     prom.wait_value(
         "snapbridge_config_last_reload_successful",
         1.0,
         Duration::from_secs(30),
     );
-    // The window starts on the plateau at 1000, a few scrapes in.
+    // The window starts on the plateau at 1200, a few scrapes in.
     std::thread::sleep(Duration::from_secs(3));
     let window_start = Instant::now();
 
@@ -152,7 +160,8 @@ fn reload_scenario(trigger: Trigger) {
         })
     };
     // steady counts on through every reload, in steps the test knows.
-    let counted = Arc::new(AtomicU64::new(1000));
+    // The source's raw value; the exported total is 1000 more.
+    let counted = Arc::new(AtomicU64::new(RESTARTED));
     let writer = {
         let (stop, counted, path) = (stop.clone(), counted.clone(), d.join("steady.json"));
         std::thread::spawn(move || {
@@ -228,7 +237,7 @@ fn reload_scenario(trigger: Trigger) {
         .find(|l| l.contains("config reload failed"))
         .unwrap_or_else(|| panic!("no reload failure logged:\n{log}"));
     assert!(failure.contains("snapbridge.toml:"), "{failure}");
-    let before = counted.load(Ordering::Relaxed) as f64;
+    let before = (1000 + counted.load(Ordering::Relaxed)) as f64;
     wait_for(
         "steady to count on after the refused reload",
         Duration::from_secs(30),
@@ -244,19 +253,15 @@ fn reload_scenario(trigger: Trigger) {
     stop.store(true, Ordering::Relaxed);
     writer.join().expect("writer");
     scraper.join().expect("scraper");
-    let truth = counted.load(Ordering::Relaxed);
-    prom.wait_value(sel, truth as f64, Duration::from_secs(30));
+    let raw = counted.load(Ordering::Relaxed);
+    let truth = raw - RESTARTED;
+    prom.wait_value(sel, (1000 + raw) as f64, Duration::from_secs(30));
     std::thread::sleep(Duration::from_secs(2));
     let window = window_start.elapsed().as_secs() + 1;
     // `anchored`: the increase between the last sample before the window and the last one in
     // it, without extrapolation, so it is exactly what was counted.
     let increase = one(&prom, &format!("increase({sel}[{window}s] anchored)"));
-    assert_eq!(
-        increase,
-        Some((truth - 1000) as f64),
-        "{}",
-        bridge.proc.log_tail()
-    );
+    assert_eq!(increase, Some(truth as f64), "{}", bridge.proc.log_tail());
     assert_eq!(one(&prom, &format!("resets({sel}[{window}s])")), Some(0.0));
     // Prometheus' own scrapes never failed, and none came back empty.
     let up = format!("min_over_time(up{{instance=\"127.0.0.1:{port}\"}}[{window}s])");
@@ -276,7 +281,7 @@ fn reload_scenario(trigger: Trigger) {
     assert!(scrapes_ok.load(Ordering::Relaxed) > 20);
     eprintln!(
         "{trigger:?}: increase over {window}s = {increase:?} (truth {}), {scrapes:?} Prometheus scrapes all up, {} own scrapes, 0 failed",
-        truth - 1000,
+        truth,
         scrapes_ok.load(Ordering::Relaxed)
     );
 
@@ -303,7 +308,8 @@ fn reload_scenario(trigger: Trigger) {
     );
     assert!(
         text.contains(&format!(
-            "jobs_done_total{{source=\"steady\",team=\"core\"}} {truth}"
+            "jobs_done_total{{source=\"steady\",team=\"core\"}} {}",
+            1000 + raw
         )),
         "{text}"
     );

@@ -88,6 +88,17 @@ fn sources_keep_their_totals_by_name_and_kind() {
         [("source=relabel,team=a".into(), 10.0)]
     );
 
+    // Both sources restart (raw 100 -> 40, 10 -> 4): their totals are no longer their raw
+    // values, so a reload that lost the tracker's state would show.
+    steady.set(jobs(40));
+    relabel.set(jobs(4));
+    let view = bridge.cycle();
+    assert_eq!(totals(&view, "steady"), [("source=steady".into(), 140.0)]);
+    assert_eq!(
+        totals(&view, "relabel"),
+        [("source=relabel,team=a".into(), 14.0)]
+    );
+
     let v2 = vec![
         v1[0].clone(),
         (
@@ -107,16 +118,16 @@ fn sources_keep_their_totals_by_name_and_kind() {
         applied,
         "sources added: arriving; removed: leaving; changed: relabel; unchanged: 1"
     );
-    steady.set(jobs(130));
-    relabel.set(jobs(15));
+    steady.set(jobs(70));
+    relabel.set(jobs(9));
     arriving.set(jobs(5));
     let view = bridge.cycle();
-    // Neither a reset (130) nor counted again (230): 30 more.
-    assert_eq!(totals(&view, "steady"), [("source=steady".into(), 130.0)]);
+    // 30 more: neither back to the raw value (70) nor the restart counted again.
+    assert_eq!(totals(&view, "steady"), [("source=steady".into(), 170.0)]);
     // The same tracker under the new labels: 5 more, the old label set gone.
     assert_eq!(
         totals(&view, "relabel"),
-        [("source=relabel,team=b".into(), 15.0)]
+        [("source=relabel,team=b".into(), 19.0)]
     );
     assert!(totals(&view, "leaving").is_empty());
     assert!(view.sources.iter().all(|s| s.name != "leaving"));
@@ -134,7 +145,8 @@ fn sources_keep_their_totals_by_name_and_kind() {
             _ => f64::NAN,
         })
         .sum::<f64>();
-    assert_eq!(resets, 0.0);
+    // The one restart of steady and of relabel, each counted once; none by the reload.
+    assert_eq!(resets, 2.0);
 }
 
 #[test]
