@@ -89,6 +89,8 @@ pub(super) struct Shared {
     pub interval: watch::Sender<Duration>,
     /// Fires when the exporter stops: every endpoint closes.
     pub stop_server: watch::Sender<bool>,
+    /// Where `POST /-/reload` finds what to run, once a loader arms it.
+    pub reload_route: Option<Arc<std::sync::OnceLock<crate::sinks::prometheus::ReloadFn>>>,
 }
 
 /// What [`Builder::spawn`](super::Builder::spawn) hands over to start.
@@ -121,7 +123,6 @@ impl Handle {
         let telemetry = parts.pipeline.telemetry();
         let interval = parts.pipeline.interval();
         let manual = parts.builder.manual;
-        let loader = parts.builder.loader.clone();
         let pipeline = Arc::new(Mutex::new(parts.pipeline));
         let (stop_clock, clock_stopped) = watch::channel(false);
         let (stop_server, server_stopped) = watch::channel(false);
@@ -130,7 +131,7 @@ impl Handle {
         if let Some(served) = &mut server {
             served.start(&parts.runtime, server_stopped);
         }
-        let endpoint = server.as_ref().map(|s| s.endpoint.reload.clone());
+        let reload_route = server.as_ref().map(|s| s.endpoint.reload.clone());
         let (interval_tx, interval_rx) = watch::channel(interval);
         let shared = Arc::new(Shared {
             runtime: parts.runtime.clone(),
@@ -145,12 +146,10 @@ impl Handle {
             local_addr: std::sync::Mutex::new(local_addr),
             interval: interval_tx,
             stop_server,
+            reload_route,
         });
         // The start is the first successful load, as Prometheus counts it.
         telemetry.reload.record(Ok("started".into()));
-        if let (Some(cell), Some(loader)) = (endpoint, loader) {
-            let _ = cell.set(super::reload::trigger(Arc::downgrade(&shared), loader));
-        }
         let clock = (!manual).then(|| {
             let task = clock(pipeline, interval_rx, wait_for(clock_stopped));
             parts.runtime.spawn(task)

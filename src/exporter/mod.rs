@@ -327,7 +327,8 @@ impl Builder {
             .map(|settings| OtlpSink::spawn(settings, pipeline.subscribe(), pipeline.telemetry()))
             .transpose()
             .map_err(Error::Otlp)?;
-        Ok(Handle::start(handle::Parts {
+        let loader = self.loader.clone();
+        let handle = Handle::start(handle::Parts {
             runtime,
             own,
             pipeline,
@@ -335,7 +336,11 @@ impl Builder {
             otlp,
             instance,
             builder: self,
-        }))
+        });
+        if let Some(loader) = loader {
+            reload::arm(&handle, loader);
+        }
+        Ok(handle)
     }
 }
 

@@ -12,9 +12,16 @@ use crate::sinks::otlp::{OtlpSink, Settings};
 use crate::sinks::prometheus::{ReloadFn, Security};
 use crate::sources::{InProcess, Source, SourceConfig};
 
+/// Gives `POST /-/reload` the loader's configuration to apply (when there is an endpoint).
+pub(super) fn arm(handle: &super::Handle, loader: ConfigLoader) {
+    if let Some(route) = &handle.shared.reload_route {
+        let _ = route.set(trigger(Arc::downgrade(&handle.shared), loader));
+    }
+}
+
 /// What `POST /-/reload` runs: the loader's configuration, applied. Holds the exporter
 /// weakly, so the endpoint does not keep it alive.
-pub(super) fn trigger(shared: Weak<Shared>, loader: ConfigLoader) -> ReloadFn {
+fn trigger(shared: Weak<Shared>, loader: ConfigLoader) -> ReloadFn {
     Arc::new(move || {
         let shared = shared.clone();
         let loader = loader.clone();
