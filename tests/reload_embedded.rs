@@ -232,3 +232,68 @@ fn post_reload_needs_credentials_and_swaps_them() {
     assert_eq!(get("/metrics", &bob_auth), 200);
     runtime.block_on(handle.shutdown()).unwrap();
 }
+
+/// The `jobs_done` delta points of every request a receiver got.
+fn deltas(rx: &common::otlp::GrpcReceiver) -> Vec<serde_json::Value> {
+    rx.requests()
+        .iter()
+        .flat_map(|r| {
+            common::otlp::metrics_named(r, "jobs_done")
+                .into_iter()
+                .flat_map(|m| {
+                    m["sum"]["dataPoints"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A reload that points the OTLP sink at another receiver keeps every series' delta state:
+/// the new receiver's first delta is the increase since the last accepted export, not the
+/// whole total again.
+#[test]
+fn otlp_settings_reload_keeps_the_delta_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = common::otlp::GrpcReceiver::start(0, dir.path().join("first.jsonl"), &[]);
+    let second = common::otlp::GrpcReceiver::start(0, dir.path().join("second.jsonl"), &[]);
+    let otlp = |endpoint: &str| {
+        format!(
+            "interval = \"1h\"\n[otlp]\nendpoint = \"{endpoint}\"\nprotocol = \"grpc\"\ntemporality = \"delta\"\ntimeout = \"5s\"\n"
+        )
+    };
+    let scripted = Scripted::default();
+    let sources: Vec<(SourceConfig, Arc<dyn MetricsSource>)> =
+        vec![(source_config("jobs", ""), Arc::new(scripted.clone()))];
+    let mut bridge = Bridge::start(&otlp(&first.endpoint()), sources.clone());
+    for (n, value) in [(1, 100), (2, 130)] {
+        scripted.set(jobs(value));
+        bridge.cycle();
+        first.wait_requests(n);
+    }
+    let applied = bridge
+        .runtime
+        .block_on(
+            bridge
+                .handle
+                .reload(builder(&otlp(&second.endpoint()), &sources)),
+        )
+        .expect("reload applies");
+    assert!(applied.contains("unchanged: 1"), "{applied}");
+    scripted.set(jobs(150));
+    bridge.cycle();
+    second.wait_requests(1);
+    let before: Vec<f64> = deltas(&first)
+        .iter()
+        .map(common::otlp::point_value)
+        .collect();
+    let after = deltas(&second);
+    assert_eq!(before, [100.0, 130.0 - 100.0]);
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(common::otlp::point_value(&after[0]), 150.0 - 130.0);
+    // Contiguous: the new receiver's interval starts where the last accepted one ended.
+    let last_end = deltas(&first)[1]["timeUnixNano"].clone();
+    assert_eq!(after[0]["startTimeUnixNano"], last_end);
+}
