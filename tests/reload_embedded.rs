@@ -176,6 +176,21 @@ fn a_refused_reload_changes_nothing_and_says_why() {
         body.contains("snapbridge_config_last_reload_successful 0"),
         "{body}"
     );
+    // When the config in force was loaded: the start, a moment ago.
+    let loaded = body
+        .lines()
+        .find_map(|l| l.strip_prefix("snapbridge_config_last_reload_success_timestamp_seconds "))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no success timestamp:\n{body}"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(now - loaded < 60.0 && now >= loaded, "{loaded} vs {now}");
+    let (_, _, _, page) = common::http_get(&bridge.url("/"), &[]);
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("last reload FAILED"), "{page}");
+    assert!(page.contains("/nonexistent/cert.pem"), "{page}");
 }
 
 /// `POST /-/reload` with basic auth: POST only, the same credentials as `/metrics`, and the

@@ -29,9 +29,12 @@ fn trigger(shared: Weak<Shared>, loader: ConfigLoader) -> ReloadFn {
             let Some(shared) = shared.upgrade() else {
                 return Err("the exporter has stopped".to_string());
             };
-            shared
-                .reload_recorded(loader())
+            // A task of its own: a client that hangs up must not cut a reload short.
+            let runtime = shared.runtime.clone();
+            runtime
+                .spawn(async move { shared.reload_recorded(loader()).await })
                 .await
+                .map_err(|e| format!("the reload panicked: {e}"))?
                 .map_err(|e| e.to_string())
         })
     })
