@@ -312,3 +312,50 @@ fn otlp_settings_reload_keeps_the_delta_state() {
     let last_end = deltas(&first)[1]["timeUnixNano"].clone();
     assert_eq!(after[0]["startTimeUnixNano"], last_end);
 }
+
+/// True when a TLS handshake with the endpoint verifies against `ca` (openssl, a peer the
+/// test scripts install).
+fn tls_verifies(addr: SocketAddr, ca: &std::path::Path) -> bool {
+    std::process::Command::new("openssl")
+        .args(["s_client", "-connect", &addr.to_string(), "-CAfile"])
+        .arg(ca)
+        .args(["-verify_return_error", "-brief"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl (installed by scripts/peers.sh)")
+        .status
+        .success()
+}
+
+/// New TLS files apply to the next connection, on the same address.
+#[test]
+fn a_reload_swaps_the_tls_certificate() {
+    let (first, second) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    common::tls::certificates(first.path());
+    common::tls::certificates(second.path());
+    let tls = |dir: &std::path::Path| {
+        format!(
+            "interval = \"1h\"\n[prometheus.tls_server_config]\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+            dir.join("server.pem").display(),
+            dir.join("server.key").display()
+        )
+    };
+    let bridge = Bridge::start(&tls(first.path()), vec![]);
+    let (ca1, ca2) = (first.path().join("ca.pem"), second.path().join("ca.pem"));
+    assert!(tls_verifies(bridge.addr, &ca1));
+    assert!(
+        !tls_verifies(bridge.addr, &ca2),
+        "the second CA must not verify yet"
+    );
+    bridge
+        .runtime
+        .block_on(bridge.handle.reload(builder(&tls(second.path()), &[])))
+        .expect("reload applies");
+    assert_eq!(
+        bridge.handle.local_addr(),
+        Some(bridge.addr),
+        "same address"
+    );
+    assert!(tls_verifies(bridge.addr, &ca2));
+    assert!(!tls_verifies(bridge.addr, &ca1));
+}
