@@ -359,3 +359,50 @@ fn a_reload_swaps_the_tls_certificate() {
     assert!(tls_verifies(bridge.addr, &ca2));
     assert!(!tls_verifies(bridge.addr, &ca1));
 }
+
+/// A source's identity is its name and kind: a new target of the same kind keeps the
+/// tracker state (a new puller, the same totals); another kind under the same name is a
+/// new source.
+#[test]
+fn a_new_target_keeps_the_totals_and_a_new_kind_starts_afresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, value: u64| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("{{\"jobs_done\": {value}}}")).unwrap();
+        format!(
+            "interval = \"1h\"\n[[source]]\nname = \"x\"\nkind = \"file\"\npath = \"{}\"\ncounters = [\"jobs_*\"]\n",
+            path.display()
+        )
+    };
+    let v1 = file("a.json", 50);
+    let mut bridge = Bridge::start(&v1, vec![]);
+    assert_eq!(totals(&bridge.cycle(), "x"), [("source=x".into(), 50.0)]);
+    file("a.json", 20); // the source restarted: 20 more
+    assert_eq!(totals(&bridge.cycle(), "x"), [("source=x".into(), 70.0)]);
+
+    let v2 = file("b.json", 30);
+    let applied = bridge
+        .runtime
+        .block_on(bridge.handle.reload(builder(&v2, &[])))
+        .expect("reload applies");
+    assert!(applied.contains("changed: x"), "{applied}");
+    // The new file continues the same series: 10 more, not its raw 30.
+    assert_eq!(totals(&bridge.cycle(), "x"), [("source=x".into(), 80.0)]);
+
+    let scripted = Scripted::default();
+    scripted.set(jobs(25));
+    let in_process: Vec<(SourceConfig, Arc<dyn MetricsSource>)> = vec![(
+        source_config("x", "initial = \"drop\""),
+        Arc::new(scripted.clone()),
+    )];
+    let applied = bridge
+        .runtime
+        .block_on(
+            bridge
+                .handle
+                .reload(builder("interval = \"1h\"\n", &in_process)),
+        )
+        .expect("reload applies");
+    assert!(applied.contains("added: x; removed: x"), "{applied}");
+    assert_eq!(totals(&bridge.cycle(), "x"), [("source=x".into(), 0.0)]);
+}

@@ -47,9 +47,15 @@ impl Pipeline {
             .collect();
         let mut changes = SourceChanges::default();
         for n in next {
-            let previous = old
-                .remove(&n.config.name)
-                .filter(|o| o.status.kind == n.kind);
+            let previous = match old.remove(&n.config.name) {
+                Some(o) if o.status.kind == n.kind => Some(o),
+                Some(o) => {
+                    // Another kind under the same name: another source, started afresh.
+                    changes.removed.push(o.name().to_string());
+                    None
+                }
+                None => None,
+            };
             let Some(previous) = previous else {
                 match n.source {
                     Some(source) => {
@@ -81,7 +87,7 @@ impl Pipeline {
             changes.changed.push(n.config.name.clone());
             self.sources.push(runtime);
         }
-        changes.removed = old.into_keys().collect();
+        changes.removed.extend(old.into_keys());
         changes.removed.sort();
         changes
     }
