@@ -1,7 +1,7 @@
 //! The command line: `snapbridge [run]`, `snapbridge check`, `snapbridge once`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -39,6 +39,9 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Pull on the interval, serve /metrics, until SIGTERM or Ctrl-C.
+    ///
+    /// SIGHUP or `POST /-/reload` re-read the config file: a valid one applies at the next
+    /// cycle, an invalid one is logged and the running config stays.
     Run,
     /// Validate the config, pull each source once and print what would be exported.
     ///
@@ -67,34 +70,60 @@ pub enum OnceFormat {
     Protobuf,
 }
 
+/// What the command line says over the config file; a reload applies it again.
+#[derive(Clone, Debug)]
+struct Overrides {
+    listen: Option<SocketAddr>,
+    otlp_endpoint: Option<String>,
+    otlp_protocol: Option<String>,
+}
+
+impl Overrides {
+    fn apply(&self, config: &mut Config) {
+        if let Some(listen) = self.listen {
+            config.prometheus.listen = listen;
+        }
+        if self.otlp_endpoint.is_some() || self.otlp_protocol.is_some() {
+            let otlp = config.otlp.get_or_insert_with(Default::default);
+            if let Some(endpoint) = &self.otlp_endpoint {
+                otlp.endpoint = Some(endpoint.clone());
+            }
+            otlp.protocol = match self.otlp_protocol.as_deref() {
+                Some("grpc") => Some(Protocol::Grpc),
+                Some(_) => Some(Protocol::HttpProtobuf),
+                None => otlp.protocol,
+            };
+        }
+    }
+}
+
+/// The config file (or the embedded default) with the command line's overrides: at start,
+/// and again on every reload.
+fn load_config(path: Option<&Path>, overrides: &Overrides) -> Result<Config, String> {
+    let mut config = match path {
+        Some(path) => Config::load(path).map_err(|e| e.to_string())?,
+        None => Config::embedded_default(),
+    };
+    overrides.apply(&mut config);
+    Ok(config)
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let mut config = match &cli.config {
-        Some(path) => match Config::load(path) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {}", crate::redact::text(&e.to_string()));
-                return ExitCode::from(2);
-            }
-        },
-        None => Config::embedded_default(),
+    let overrides = Overrides {
+        listen: cli.listen,
+        otlp_endpoint: cli.otlp_endpoint.clone(),
+        otlp_protocol: cli.otlp_protocol.clone(),
     };
-    if let Some(listen) = cli.listen {
-        config.prometheus.listen = listen;
-    }
-    if cli.otlp_endpoint.is_some() || cli.otlp_protocol.is_some() {
-        let otlp = config.otlp.get_or_insert_with(Default::default);
-        if let Some(endpoint) = &cli.otlp_endpoint {
-            otlp.endpoint = Some(endpoint.clone());
+    let config = match load_config(cli.config.as_deref(), &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {}", crate::redact::text(&e));
+            return ExitCode::from(2);
         }
-        otlp.protocol = match cli.otlp_protocol.as_deref() {
-            Some("grpc") => Some(Protocol::Grpc),
-            Some(_) => Some(Protocol::HttpProtobuf),
-            None => otlp.protocol,
-        };
-    }
+    };
     // This process starts no children but `exec` commands: what they leave behind comes
     // here, to be killed and reaped, instead of living on under init.
     if let Err(e) = crate::sources::exec::leftovers::adopt_orphans() {
@@ -112,7 +141,7 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command.unwrap_or(Command::Run) {
-            Command::Run => run(config, cli.config.is_none()).await,
+            Command::Run => run(config, cli.config, overrides).await,
             Command::Check => check(config).await,
             Command::Once { format } => once(config, format).await,
         }
@@ -154,8 +183,15 @@ impl std::io::Write for RedactingStderr {
     }
 }
 
-async fn run(config: Config, embedded: bool) -> Result<(), String> {
+async fn run(config: Config, path: Option<PathBuf>, overrides: Overrides) -> Result<(), String> {
+    let embedded = path.is_none();
+    // Before anything runs: SIGHUP's default is to end the process.
+    let hangups = hangups();
+    let loader = move || {
+        load_config(path.as_deref(), &overrides).map(|config| Builder::from_config(&config))
+    };
     let handle = Builder::from_config(&config)
+        .reload_with(loader)
         .spawn()
         .map_err(|e| e.to_string())?;
     if let Some(shard) = config.shard {
@@ -180,7 +216,20 @@ async fn run(config: Config, embedded: bool) -> Result<(), String> {
             "snapbridge serving {scheme}://{bound}/metrics (status page: {scheme}://{bound}/)"
         ));
     }
-    shutdown_signal().await;
+    // A SIGHUP re-reads the config file, as `POST /-/reload` does; the outcome is logged.
+    let reloads = async {
+        let Some(mut hangups) = hangups else {
+            return std::future::pending::<()>().await;
+        };
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the config");
+            let _ = handle.reload_config().await;
+        }
+    };
+    tokio::select! {
+        _ = shutdown_signal() => {}
+        _ = reloads => {}
+    }
     // The last pull and the last flush are each bounded by `shutdown_timeout`; what did
     // not make it is reported, and the exit is still clean.
     match handle.shutdown().await {
@@ -196,6 +245,35 @@ fn say(line: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}").and_then(|_| out.flush());
+}
+
+/// SIGHUP, caught (a reload) instead of ending the process; `None` where there is none.
+#[cfg(unix)]
+fn hangups() -> Option<tokio::signal::unix::Signal> {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e, "SIGHUP not caught: reload with POST /-/reload");
+            None
+        }
+    }
+}
+
+/// SIGHUP, caught (a reload) instead of ending the process; `None` where there is none.
+#[cfg(not(unix))]
+fn hangups() -> Option<Never> {
+    None
+}
+
+/// Stands in for a signal stream where there is none.
+#[cfg(not(unix))]
+enum Never {}
+
+#[cfg(not(unix))]
+impl Never {
+    async fn recv(&mut self) -> Option<()> {
+        match *self {}
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -104,6 +104,50 @@ pub struct Config {
     // rest of the file (see `sources.rs`).
     #[serde(default, rename = "source")]
     source_tables: Vec<Table>,
+    /// What each source's kind keys hold, to tell on a reload whether its puller changed.
+    #[serde(skip)]
+    kind_keys: KindKeys,
+}
+
+/// Each source's kind keys as written (secrets included, so a rotated password counts as
+/// a change), by source name. Its `Debug` form shows none of it.
+#[derive(Clone, Default)]
+struct KindKeys(std::collections::HashMap<String, String>);
+
+impl std::fmt::Debug for KindKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KindKeys({} sources)", self.0.len())
+    }
+}
+
+impl KindKeys {
+    /// The kind keys of every table that names a known kind.
+    fn of(tables: &[Table]) -> KindKeys {
+        let mut by_name = std::collections::HashMap::new();
+        for table in tables {
+            let text = |key: &str| {
+                table
+                    .values()
+                    .find(|(k, _)| *k == key)
+                    .and_then(|(_, v)| v.as_str().map(str::to_string))
+            };
+            let (Some(name), Some(kind)) = (text("name"), text("kind")) else {
+                continue;
+            };
+            let Some(entry) = crate::sources::kind(&kind) else {
+                continue;
+            };
+            let own = (entry.keys)();
+            let mut keys: Vec<String> = table
+                .values()
+                .filter(|(k, _)| own.contains(k))
+                .map(|(k, v)| format!("{k}={v:?}"))
+                .collect();
+            keys.sort();
+            by_name.insert(name, format!("kind={kind};{}", keys.join(";")));
+        }
+        KindKeys(by_name)
+    }
 }
 
 mod defaults {
@@ -126,6 +170,12 @@ impl Config {
         self.sources
             .iter()
             .filter(|s| self.shard.is_none_or(|shard| shard.owns(&s.config.name)))
+    }
+
+    /// What the kind keys of source `name` hold (secrets included: never show it), so a
+    /// reload can tell whether the source's puller must be rebuilt.
+    pub(crate) fn kind_keys(&self, name: &str) -> Option<&str> {
+        self.kind_keys.0.get(name).map(String::as_str)
     }
 
     /// How the pipeline runs, from the global keys.
@@ -154,6 +204,7 @@ impl Config {
         let mut config: Config =
             toml::from_str(text).map_err(|e| ConfigError::from_toml(origin, text, &e))?;
         let tables = std::mem::take(&mut config.source_tables);
+        config.kind_keys = KindKeys::of(&tables);
         let reader = sources::Reader { text, origin };
         config.sources = reader.read_all(tables)?;
         // Every source knows its own timeout (the pipeline's rule: the source's, else the

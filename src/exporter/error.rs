@@ -34,6 +34,9 @@ pub enum Error {
     OtlpFlush(String),
     /// A task of the exporter panicked.
     Panicked(String),
+    /// A reload was refused (the new config did not load, or asks what only a restart
+    /// can do); the running configuration stays.
+    Reload(String),
 }
 
 impl fmt::Display for Error {
@@ -52,6 +55,7 @@ impl fmt::Display for Error {
             ),
             Error::OtlpFlush(reason) => write!(f, "final OTLP flush: {reason}"),
             Error::Panicked(what) => write!(f, "{what} panicked"),
+            Error::Reload(reason) => f.write_str(reason),
         }
     }
 }

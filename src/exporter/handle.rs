@@ -7,17 +7,99 @@ use std::time::Duration;
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
-use super::Error;
+use super::{Builder, Error};
 use crate::pipeline::{Pipeline, Telemetry, ViewCell};
 #[cfg(feature = "otlp")]
 use crate::sinks::otlp::OtlpSink;
 #[cfg(feature = "prometheus")]
-use crate::sinks::prometheus::{Endpoint, serve};
+use crate::sinks::prometheus::{Endpoint, PrometheusConfig, serve};
 use crate::view::View;
 
-/// The endpoint's bound listener and what it serves.
+/// The endpoint: bound, and serving once started.
 #[cfg(feature = "prometheus")]
-pub(super) type Server = (tokio::net::TcpListener, Endpoint);
+pub(super) struct Served {
+    /// Where it listens (the port chosen, when port 0 was asked for).
+    pub addr: SocketAddr,
+    /// What it serves; a reload swaps its security and starts it on a new listener.
+    pub endpoint: Endpoint,
+    /// The `[prometheus]` settings it runs with.
+    pub config: PrometheusConfig,
+    listener: Option<tokio::net::TcpListener>,
+    retire: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+#[cfg(feature = "prometheus")]
+impl Served {
+    /// A bound endpoint, not serving yet.
+    pub fn new(
+        listener: tokio::net::TcpListener,
+        endpoint: Endpoint,
+        config: PrometheusConfig,
+        addr: SocketAddr,
+    ) -> Self {
+        Served {
+            addr,
+            endpoint,
+            config,
+            listener: Some(listener),
+            retire: watch::channel(false).0,
+            task: None,
+        }
+    }
+
+    /// Serves until the exporter stops or this endpoint is retired (a reload moved it).
+    pub fn start(&mut self, runtime: &tokio::runtime::Handle, stopped: watch::Receiver<bool>) {
+        let Some(listener) = self.listener.take() else {
+            return;
+        };
+        let retired = self.retire.subscribe();
+        let stop = async move {
+            tokio::select! {
+                _ = wait_for(stopped) => {}
+                _ = wait_for(retired) => {}
+            }
+        };
+        let served = serve(listener, self.endpoint.clone(), stop);
+        self.task = Some(runtime.spawn(served));
+    }
+
+    /// Stops accepting; the connections open finish their request in flight, then close.
+    pub fn retire(&mut self) -> Option<JoinHandle<()>> {
+        let _ = self.retire.send(true);
+        self.task.take()
+    }
+}
+
+/// What changes while the exporter runs: the configuration in force, the endpoint and the
+/// OTLP sink. One lock, so reloads and the shutdown take turns.
+pub(super) struct Live {
+    /// The builder the exporter runs as (what the next reload is compared with).
+    pub current: Builder,
+    /// `service.instance.id`, as resolved at start (kept when a reload moves the port).
+    #[cfg(feature = "otlp")]
+    pub instance: String,
+    #[cfg(feature = "prometheus")]
+    pub server: Option<Served>,
+    #[cfg(feature = "otlp")]
+    pub otlp: Option<OtlpSink>,
+}
+
+/// What the handle, the clock and `POST /-/reload` share.
+pub(super) struct Shared {
+    pub runtime: tokio::runtime::Handle,
+    pub pipeline: Arc<Mutex<Pipeline>>,
+    pub telemetry: Arc<Telemetry>,
+    pub live: Mutex<Live>,
+    pub local_addr: std::sync::Mutex<Option<SocketAddr>>,
+    /// The cycle period; the clock follows it.
+    pub interval: watch::Sender<Duration>,
+    /// Fires when the exporter stops: every endpoint closes.
+    pub stop_server: watch::Sender<bool>,
+    /// Where `POST /-/reload` finds what to run, once a loader arms it.
+    #[cfg(feature = "prometheus")]
+    pub reload_route: Option<Arc<std::sync::OnceLock<crate::sinks::prometheus::ReloadFn>>>,
+}
 
 /// What [`Builder::spawn`](super::Builder::spawn) hands over to start.
 pub(super) struct Parts {
@@ -25,31 +107,24 @@ pub(super) struct Parts {
     pub own: Option<tokio::runtime::Runtime>,
     pub pipeline: Pipeline,
     #[cfg(feature = "prometheus")]
-    pub endpoint: Option<(Server, SocketAddr)>,
+    pub endpoint: Option<Served>,
     #[cfg(feature = "otlp")]
     pub otlp: Option<OtlpSink>,
-    pub manual: bool,
-    pub shutdown_timeout: Duration,
+    #[cfg(feature = "otlp")]
+    pub instance: String,
+    pub builder: Builder,
 }
 
 /// A running exporter. [`Handle::shutdown`] stops it properly (a last cycle, a last OTLP
 /// flush); dropping it stops it at once.
 pub struct Handle {
-    runtime: tokio::runtime::Handle,
     // The runtime started for the exporter when the caller had none.
     own: Option<tokio::runtime::Runtime>,
-    pipeline: Arc<Mutex<Pipeline>>,
+    pub(super) shared: Arc<Shared>,
     views: ViewCell,
-    telemetry: Arc<Telemetry>,
-    local_addr: Option<SocketAddr>,
     manual: bool,
-    shutdown_timeout: Duration,
     stop_clock: watch::Sender<bool>,
-    stop_server: watch::Sender<bool>,
     clock: Option<JoinHandle<()>>,
-    server: Option<JoinHandle<()>>,
-    #[cfg(feature = "otlp")]
-    otlp: Option<OtlpSink>,
 }
 
 impl Handle {
@@ -58,49 +133,65 @@ impl Handle {
         let views = parts.pipeline.views();
         let telemetry = parts.pipeline.telemetry();
         let interval = parts.pipeline.interval();
+        let manual = parts.builder.manual;
         let pipeline = Arc::new(Mutex::new(parts.pipeline));
         let (stop_clock, clock_stopped) = watch::channel(false);
         let (stop_server, server_stopped) = watch::channel(false);
         #[cfg(feature = "prometheus")]
-        let (server, local_addr) = match parts.endpoint {
-            Some(((listener, endpoint), addr)) => {
-                let stopped = wait_for(server_stopped);
-                let task = parts.runtime.spawn(serve(listener, endpoint, stopped));
-                (Some(task), Some(addr))
+        let (server, local_addr, reload_route) = {
+            let mut server = parts.endpoint;
+            let local_addr = server.as_ref().map(|s| s.addr);
+            if let Some(served) = &mut server {
+                served.start(&parts.runtime, server_stopped);
             }
-            None => (None, None),
+            let reload_route = server.as_ref().map(|s| s.endpoint.reload.clone());
+            (server, local_addr, reload_route)
         };
         #[cfg(not(feature = "prometheus"))]
-        let (server, local_addr) = {
+        let local_addr = {
             drop(server_stopped);
-            (None, None)
+            None
         };
-        let clock = (!parts.manual).then(|| {
-            let task = clock(pipeline.clone(), interval, wait_for(clock_stopped));
+        let (interval_tx, interval_rx) = watch::channel(interval);
+        let shared = Arc::new(Shared {
+            runtime: parts.runtime.clone(),
+            pipeline: pipeline.clone(),
+            telemetry: telemetry.clone(),
+            live: Mutex::new(Live {
+                current: parts.builder,
+                #[cfg(feature = "otlp")]
+                instance: parts.instance,
+                #[cfg(feature = "prometheus")]
+                server,
+                #[cfg(feature = "otlp")]
+                otlp: parts.otlp,
+            }),
+            local_addr: std::sync::Mutex::new(local_addr),
+            interval: interval_tx,
+            stop_server,
+            #[cfg(feature = "prometheus")]
+            reload_route,
+        });
+        // The start is the first successful load, as Prometheus counts it.
+        telemetry.reload.record(Ok("started".into()));
+        let clock = (!manual).then(|| {
+            let task = clock(pipeline, interval_rx, wait_for(clock_stopped));
             parts.runtime.spawn(task)
         });
         Handle {
-            runtime: parts.runtime,
             own: parts.own,
-            pipeline,
+            shared,
             views,
-            telemetry,
-            local_addr,
-            manual: parts.manual,
-            shutdown_timeout: parts.shutdown_timeout,
+            manual,
             stop_clock,
-            stop_server,
             clock,
-            server,
-            #[cfg(feature = "otlp")]
-            otlp: parts.otlp,
         }
     }
 
     /// Where `/metrics` is served (with the port chosen when port 0 was asked for), if it
     /// is.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.local_addr
+        self.shared.local_addr.lock().ok().and_then(|a| *a)
     }
 
     /// The view the last cycle published (an empty one before the first cycle).
@@ -110,7 +201,7 @@ impl Handle {
 
     /// The counters the sinks keep (scrapes served, exports failed...).
     pub fn telemetry(&self) -> Arc<Telemetry> {
-        self.telemetry.clone()
+        self.shared.telemetry.clone()
     }
 
     /// Runs one cycle now (pull, track, publish) and returns its view: the way to drive an
@@ -138,9 +229,10 @@ impl Handle {
     /// }
     /// ```
     pub async fn run_cycle(&self) -> Result<Arc<View>, Error> {
-        let pipeline = self.pipeline.clone();
+        let pipeline = self.shared.pipeline.clone();
         // On the exporter's runtime: the pulls are its tasks, whoever awaits this.
-        self.runtime
+        self.shared
+            .runtime
             .spawn(async move { pipeline.lock().await.run_cycle().await })
             .await
             .map_err(|e| Error::Panicked(format!("a cycle: {e}")))
@@ -152,12 +244,16 @@ impl Handle {
     /// are logged.
     pub async fn shutdown(mut self) -> Result<(), Error> {
         let mut problems = Vec::new();
-        self.telemetry
+        self.shared
+            .telemetry
             .shutting_down
             .store(true, std::sync::atomic::Ordering::Relaxed);
+        // A reload under way finishes first; none starts after this.
+        let mut live = self.shared.live.lock().await;
+        let shutdown_timeout = live.current.shutdown_timeout;
         // One deadline for the cycle under way and the last one: a pull that hangs until
         // its source's own timeout (30 s, say) must not hold the exit past shutdown_timeout.
-        let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
+        let deadline = tokio::time::Instant::now() + shutdown_timeout;
         let mut abandoned = false;
         let _ = self.stop_clock.send(true);
         if let Some(mut clock) = self.clock.take() {
@@ -173,29 +269,30 @@ impl Handle {
         }
         if abandoned {
             // The cycle under way used the whole budget: a last one would get no time.
-            problems.push(Error::FinalCycleTimeout(self.shutdown_timeout));
+            problems.push(Error::FinalCycleTimeout(shutdown_timeout));
         } else if !self.manual {
             let last = tokio::time::timeout_at(deadline, self.run_cycle()).await;
             match last {
                 Ok(Ok(view)) => tracing::info!(cycle = view.cycle, "final cycle published"),
                 Ok(Err(e)) => problems.push(e),
-                Err(_) => problems.push(Error::FinalCycleTimeout(self.shutdown_timeout)),
+                Err(_) => problems.push(Error::FinalCycleTimeout(shutdown_timeout)),
             }
         }
         #[cfg(feature = "otlp")]
-        if let Some(sink) = self.otlp.take() {
-            if let Err(e) = sink.flush_and_stop(self.shutdown_timeout).await {
+        if let Some(sink) = live.otlp.take() {
+            if let Err(e) = sink.flush_and_stop(shutdown_timeout).await {
                 problems.push(Error::OtlpFlush(e));
             }
             // What the last export delivered, so a restart does not send it again.
             if let Ok(pipeline) =
-                tokio::time::timeout(self.shutdown_timeout, self.pipeline.lock()).await
+                tokio::time::timeout(shutdown_timeout, self.shared.pipeline.lock()).await
             {
                 pipeline.save_state();
             }
         }
-        let _ = self.stop_server.send(true);
-        if let Some(server) = self.server.take()
+        let _ = self.shared.stop_server.send(true);
+        #[cfg(feature = "prometheus")]
+        if let Some(server) = live.server.as_mut().and_then(Served::retire)
             && let Err(e) = server.await
         {
             problems.push(Error::Panicked(format!("the /metrics server: {e}")));
@@ -219,7 +316,7 @@ impl Handle {
                 result
             }
             None => {
-                let runtime = self.runtime.clone();
+                let runtime = self.shared.runtime.clone();
                 runtime.block_on(self.shutdown())
             }
         }
@@ -229,7 +326,7 @@ impl Handle {
 impl Drop for Handle {
     fn drop(&mut self) {
         let _ = self.stop_clock.send(true);
-        let _ = self.stop_server.send(true);
+        let _ = self.shared.stop_server.send(true);
         if let Some(own) = self.own.take() {
             // Never blocks, so a handle may be dropped anywhere, async code included.
             own.shutdown_background();
@@ -243,13 +340,15 @@ async fn wait_for(mut stop: watch::Receiver<bool>) {
 }
 
 /// Runs a cycle every `interval` until `stopped` resolves; a cycle under way finishes first
-/// (or is aborted by [`Handle::shutdown`] at its deadline).
+/// (or is aborted by [`Handle::shutdown`] at its deadline). A reload that changes the
+/// interval restarts the period from the cycle after.
 async fn clock(
     pipeline: Arc<Mutex<Pipeline>>,
-    interval: Duration,
+    mut interval: watch::Receiver<Duration>,
     stopped: impl std::future::Future<Output = ()>,
 ) {
-    let mut ticker = tokio::time::interval(interval);
+    let period = *interval.borrow_and_update();
+    let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(stopped);
     loop {
@@ -257,6 +356,11 @@ async fn clock(
             _ = ticker.tick() => {
                 let view = pipeline.lock().await.run_cycle().await;
                 tracing::debug!(cycle = view.cycle, series = view.points.len(), "cycle published");
+            }
+            Ok(()) = interval.changed() => {
+                let period = *interval.borrow_and_update();
+                ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             }
             _ = &mut stopped => break,
         }

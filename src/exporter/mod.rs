@@ -31,6 +31,7 @@
 
 mod error;
 mod handle;
+mod reload;
 
 pub use error::Error;
 pub use handle::Handle;
@@ -56,11 +57,17 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// A source as the builder holds it.
 #[derive(Clone)]
 enum SourceSpec {
-    /// A configured kind (`http`, `file`...).
-    Entry(SourceEntry),
+    /// A configured kind (`http`, `file`...), with its kind keys as written when it was read
+    /// from a config file (what a reload compares, secrets included).
+    Entry(SourceEntry, Option<String>),
     /// An application's own metrics object.
     InProcess(SourceConfig, Arc<dyn MetricsSource>),
 }
+
+/// Makes the configuration a reload applies: `POST /-/reload` and
+/// [`Handle::reload_config`] call it (the `snapbridge` command re-reads its file); `Err`
+/// says why, on one line, and the running configuration stays.
+pub type ConfigLoader = Arc<dyn Fn() -> Result<Builder, String> + Send + Sync>;
 
 /// Everything an exporter is made of; [`Builder::spawn`] starts it.
 ///
@@ -82,6 +89,7 @@ pub struct Builder {
     #[cfg(feature = "otlp")]
     instance: Option<String>,
     manual: bool,
+    loader: Option<ConfigLoader>,
 }
 
 impl Default for Builder {
@@ -108,6 +116,7 @@ impl Builder {
             #[cfg(feature = "otlp")]
             instance: None,
             manual: false,
+            loader: None,
         }
     }
 
@@ -139,10 +148,24 @@ impl Builder {
         }
         builder.sources = config
             .own_sources()
-            .cloned()
-            .map(SourceSpec::Entry)
+            .map(|entry| {
+                let kind_keys = config.kind_keys(&entry.config.name).map(str::to_string);
+                SourceSpec::Entry(entry.clone(), kind_keys)
+            })
             .collect();
         builder
+    }
+
+    /// How a reload gets its new configuration: a function that makes the builder the
+    /// exporter should become (sources, `/metrics`, OTLP, interval). With it, `POST
+    /// /-/reload` and [`Handle::reload_config`] work; the command passes one that re-reads
+    /// its config file. What this builder says about its loader is ignored.
+    pub fn reload_with(
+        mut self,
+        loader: impl Fn() -> Result<Builder, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.loader = Some(Arc::new(loader));
+        self
     }
 
     /// The period of the pull cycle.
@@ -200,7 +223,7 @@ impl Builder {
 
     /// Adds a configured source kind (what a `[[source]]` table describes).
     pub fn configured_source(mut self, entry: SourceEntry) -> Self {
-        self.sources.push(SourceSpec::Entry(entry));
+        self.sources.push(SourceSpec::Entry(entry, None));
         self
     }
 
@@ -299,7 +322,7 @@ impl Builder {
         let mut pipeline = Pipeline::new(self.pipeline.clone());
         for source in &self.sources {
             match source {
-                SourceSpec::Entry(entry) => {
+                SourceSpec::Entry(entry, _) => {
                     pipeline.add_entry(entry).map_err(|reason| Error::Source {
                         name: entry.config.name.clone(),
                         reason,
@@ -312,13 +335,31 @@ impl Builder {
         }
         #[cfg(feature = "prometheus")]
         let endpoint = match &self.prometheus {
-            Some(config) => Some(self.endpoint(config, &mut pipeline)?),
+            Some(config) => {
+                pipeline.add_publish_hook(Box::new(Renderer::new()));
+                let stale_after = self
+                    .stale_after
+                    .unwrap_or(self.pipeline.interval * 3 + Duration::from_secs(30));
+                let endpoint = Endpoint::new(
+                    pipeline.views(),
+                    pipeline.telemetry(),
+                    Security::from_config(config).map_err(Error::Endpoint)?,
+                    stale_after,
+                );
+                let (listener, addr) = bind(config.listen)?;
+                Some(handle::Served::new(
+                    listener,
+                    endpoint,
+                    config.clone(),
+                    addr,
+                ))
+            }
             None => None,
         };
         #[cfg(feature = "otlp")]
-        let otlp = {
+        let (otlp, instance) = {
             #[cfg(feature = "prometheus")]
-            let local_addr = endpoint.as_ref().map(|(_, addr)| *addr);
+            let local_addr = endpoint.as_ref().map(|served| served.addr);
             #[cfg(not(feature = "prometheus"))]
             let local_addr = None;
             let instance = self
@@ -326,13 +367,15 @@ impl Builder {
                 .clone()
                 .unwrap_or_else(|| instance_id(local_addr));
             let env = |name: &str| self.otlp_env.then(|| std::env::var(name).ok()).flatten();
-            Settings::resolve(self.otlp.as_ref(), env, &instance)
+            let otlp = Settings::resolve(self.otlp.as_ref(), env, &instance)
                 .map_err(Error::Otlp)?
                 .map(|settings| OtlpSink::spawn(settings, &mut pipeline))
                 .transpose()
-                .map_err(Error::Otlp)?
+                .map_err(Error::Otlp)?;
+            (otlp, instance)
         };
-        Ok(Handle::start(handle::Parts {
+        let loader = self.loader.clone();
+        let handle = Handle::start(handle::Parts {
             runtime,
             own,
             pipeline,
@@ -340,40 +383,30 @@ impl Builder {
             endpoint,
             #[cfg(feature = "otlp")]
             otlp,
-            manual: self.manual,
-            shutdown_timeout: self.shutdown_timeout,
-        }))
+            #[cfg(feature = "otlp")]
+            instance,
+            builder: self,
+        });
+        if let Some(loader) = loader {
+            reload::arm(&handle, loader);
+        }
+        Ok(handle)
     }
+}
 
-    /// Binds the endpoint's listener and hooks its renderer into the pipeline.
-    #[cfg(feature = "prometheus")]
-    fn endpoint(
-        &self,
-        config: &PrometheusConfig,
-        pipeline: &mut Pipeline,
-    ) -> Result<(handle::Server, SocketAddr), Error> {
-        let security = Security::from_config(config).map_err(Error::Endpoint)?;
-        let listen_error = |error| Error::Listen {
-            addr: config.listen,
-            error,
-        };
-        // Bound here, not in a task, so a taken port is this call's error.
-        let listener = std::net::TcpListener::bind(config.listen).map_err(listen_error)?;
-        listener.set_nonblocking(true).map_err(listen_error)?;
-        let listener = tokio::net::TcpListener::from_std(listener).map_err(listen_error)?;
-        let addr = listener.local_addr().map_err(listen_error)?;
-        pipeline.add_publish_hook(Box::new(Renderer::new()));
-        let stale_after = self
-            .stale_after
-            .unwrap_or(self.pipeline.interval * 3 + Duration::from_secs(30));
-        let endpoint = Endpoint::new(
-            pipeline.views(),
-            pipeline.telemetry(),
-            security,
-            stale_after,
-        );
-        Ok(((listener, endpoint), addr))
-    }
+/// Binds the endpoint's listener, here and not in a task, so a taken port is the caller's
+/// error (the start's, or the reload's that moves the endpoint).
+#[cfg(feature = "prometheus")]
+fn bind(listen: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), Error> {
+    let listen_error = |error| Error::Listen {
+        addr: listen,
+        error,
+    };
+    let listener = std::net::TcpListener::bind(listen).map_err(listen_error)?;
+    listener.set_nonblocking(true).map_err(listen_error)?;
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(listen_error)?;
+    let addr = listener.local_addr().map_err(listen_error)?;
+    Ok((listener, addr))
 }
 
 /// A stable identity for this instance: the host name and the port it serves on, so

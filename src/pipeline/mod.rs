@@ -15,9 +15,13 @@ pub mod identities;
 pub mod normalize;
 pub mod selfmetrics;
 pub mod source_runtime;
+mod source_set;
 mod state_file;
 
-pub use selfmetrics::{CycleFigures, REJECT_REASONS, SinkStats, Telemetry};
+pub use selfmetrics::{
+    CycleFigures, REJECT_REASONS, ReloadOutcome, ReloadStats, SinkStats, Telemetry,
+};
+pub use source_set::{NextSource, SourceChanges};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -48,6 +52,12 @@ pub type ViewCell = Arc<ArcSwap<View>>;
 pub trait PublishHook: Send + Sync {
     /// Derives what the sink needs from `view` and attaches it.
     fn on_publish(&mut self, view: &mut View);
+
+    /// True once the sink is gone for good (a reload replaced it): the pipeline drops the
+    /// hook then, so replaced sinks do not pile up.
+    fn retired(&self) -> bool {
+        false
+    }
 }
 
 /// A sink's state kept in the state file beside the trackers', written in the same atomic
@@ -217,6 +227,28 @@ impl Pipeline {
         self.sources.push(runtime);
     }
 
+    /// Applies a reloaded config's cycle settings. The interval and default timeout hold
+    /// for sources added from now on (the clock follows the interval on its own); a
+    /// changed state file is not switched to while running, since its saved state was
+    /// read at start.
+    pub fn apply_settings(&mut self, settings: &PipelineSettings) {
+        self.interval = settings.interval;
+        self.default_timeout = settings.default_timeout();
+        self.max_staleness = settings.max_staleness;
+        if settings.state_file != self.state_file {
+            tracing::warn!(
+                running = ?self.state_file,
+                configured = ?settings.state_file,
+                "reload: a changed state_file takes effect at the next start"
+            );
+        }
+    }
+
+    /// The names of the sources, in pull order.
+    pub fn source_names(&self) -> Vec<String> {
+        self.sources.iter().map(|s| s.name().to_string()).collect()
+    }
+
     /// Adds an in-process [`MetricsSource`] (an application's own metrics object).
     pub fn add_metrics_source(&mut self, config: &SourceConfig, source: Arc<dyn MetricsSource>) {
         self.add_source(config, "in_process", Arc::new(InProcess::new(source)));
@@ -314,6 +346,7 @@ impl Pipeline {
             attachments: Attachments::default(),
         };
         let hooks_started = Instant::now();
+        self.hooks.retain(|hook| !hook.retired());
         for hook in &mut self.hooks {
             hook.on_publish(&mut view);
         }

@@ -30,6 +30,46 @@ pub struct Telemetry {
     /// Set when the exporter starts stopping: `/-/ready` answers 503 from then on, so a
     /// load balancer stops sending scrapes before the endpoint closes.
     pub shutting_down: AtomicBool,
+    /// The outcome of the last config load (the start counts as one), once there is one.
+    pub reload: ReloadStats,
+}
+
+/// The outcome of the last config (re)load, as Prometheus reports its own.
+#[derive(Debug, Default)]
+pub struct ReloadStats {
+    last: Mutex<Option<ReloadOutcome>>,
+}
+
+/// When the config was last (re)loaded, and how that went.
+#[derive(Clone, Debug)]
+pub struct ReloadOutcome {
+    /// When the last attempt ended.
+    pub at: SystemTime,
+    /// What it applied (a one-line summary), or why the running config was kept.
+    pub result: Result<String, String>,
+    /// When the config in force was loaded (the start, or the last successful reload).
+    pub last_success: Option<SystemTime>,
+}
+
+impl ReloadStats {
+    /// Records an attempt that ended now.
+    pub fn record(&self, result: Result<String, String>) {
+        let now = SystemTime::now();
+        if let Ok(mut last) = self.last.lock() {
+            let previous = last.as_ref().and_then(|l| l.last_success);
+            let last_success = if result.is_ok() { Some(now) } else { previous };
+            *last = Some(ReloadOutcome {
+                at: now,
+                result,
+                last_success,
+            });
+        }
+    }
+
+    /// The last attempt, if any.
+    pub fn last(&self) -> Option<ReloadOutcome> {
+        self.last.lock().ok().and_then(|l| l.clone())
+    }
 }
 
 /// Why the endpoint refused a request: the `reason` label of
@@ -176,6 +216,23 @@ impl SelfMetrics {
             ),
             "State file reads or writes that failed (the file is then ignored)",
         );
+        if let Some(reload) = telemetry.reload.last() {
+            add(
+                Sample::gauge(
+                    "snapbridge_config_last_reload_successful",
+                    if reload.result.is_ok() { 1.0 } else { 0.0 },
+                ),
+                "1 when the last config reload (or the start) succeeded; 0 keeps the previous config running",
+            );
+            add(
+                Sample::gauge(
+                    "snapbridge_config_last_reload_success_timestamp",
+                    reload.last_success.map(secs).unwrap_or(0.0),
+                )
+                .with_unit("s"),
+                "Unix time of the last successful config load (the start, or a reload)",
+            );
+        }
         let sinks = [
             ("prometheus", &telemetry.prometheus),
             ("otlp", &telemetry.otlp),

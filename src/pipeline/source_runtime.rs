@@ -143,6 +143,31 @@ impl SourceRuntime {
         self.tracker.restore_state(text)
     }
 
+    /// The puller, to keep it across a reload that changed only pipeline-side keys.
+    pub fn source(&self) -> Arc<dyn Source> {
+        self.source.clone()
+    }
+
+    /// Continues `old` (the same source before a reload changed its config): its tracker
+    /// state, counters and status carry over, so totals continue without a reset or a
+    /// double count. The state goes through the tracker's own save and restore, the path a
+    /// restart takes, so every series is attached again under this config's labels and
+    /// names when it is next seen. Returns the series carried over.
+    pub fn carry_over(&mut self, old: SourceRuntime) -> Result<usize, String> {
+        let mut saved = String::new();
+        old.tracker.save_state(&mut saved);
+        let carried = self
+            .tracker
+            .restore_state(&saved)
+            .map_err(|e| e.to_string())?;
+        self.counters = old.counters;
+        self.status = SourceStatus {
+            kind: self.status.kind.clone(),
+            ..old.status
+        };
+        Ok(carried)
+    }
+
     /// Applies one pull's outcome: on success the series go through normalisation and the
     /// tracker into `out`; on failure the source contributes nothing this cycle (so its
     /// series go stale in Prometheus, as a down target's do) but keeps its tracker state.

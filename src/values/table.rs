@@ -65,6 +65,13 @@ impl Table {
             .map(|(k, _)| k.span())
     }
 
+    /// The keys and their values, in the order written (positions left out).
+    pub fn values(&self) -> impl Iterator<Item = (&str, &toml::Value)> {
+        self.entries
+            .iter()
+            .map(|(k, v)| (k.get_ref().as_str(), v.get_ref()))
+    }
+
     /// Takes `key` out of the table: its value and where the value was written.
     pub fn remove(&mut self, key: &str) -> Option<Spanned<toml::Value>> {
         let i = self.entries.iter().position(|(k, _)| k.get_ref() == key)?;

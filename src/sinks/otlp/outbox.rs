@@ -56,6 +56,10 @@ impl PublishHook for Preparer {
             pending,
         });
     }
+
+    fn retired(&self) -> bool {
+        lock(&self.0).retired
+    }
 }
 
 /// The delta baselines' part of the state file.

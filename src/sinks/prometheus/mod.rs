@@ -30,4 +30,4 @@ pub use exposition::{
 pub use negotiate::{Negotiated, accepts_gzip, negotiate};
 pub use render::Format;
 pub use security::Security;
-pub use server::{Endpoint, serve};
+pub use server::{Endpoint, ReloadFn, serve};

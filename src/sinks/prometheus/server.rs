@@ -1,10 +1,13 @@
 //! The HTTP server (hyper 1, HTTP/1.1): routes, headers, limits.
 
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -46,9 +49,16 @@ pub struct Endpoint {
     pub stale_after: Duration,
     /// When the process started (health grace before the first cycle).
     pub started: SystemTime,
-    /// TLS and basic authentication (`Security::none()` for plain HTTP).
-    pub security: Arc<Security>,
+    /// TLS and basic authentication (`Security::none()` for plain HTTP); a reload swaps
+    /// it: TLS holds for connections accepted from then on, credentials for every request.
+    pub security: Arc<ArcSwap<Security>>,
+    /// What `POST /-/reload` runs, once the exporter has set it (until then: 404).
+    pub reload: Arc<OnceLock<ReloadFn>>,
 }
+
+/// Re-reads the configuration and applies it; `Err` is why the running one was kept.
+pub type ReloadFn =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>> + Send + Sync>;
 
 impl Endpoint {
     /// Counts a refused request (bad path, method, size or credentials), under `reason`
@@ -75,12 +85,15 @@ impl Endpoint {
             telemetry,
             stale_after,
             started: SystemTime::now(),
-            security,
+            security: Arc::new(ArcSwap::new(security)),
+            reload: Arc::new(OnceLock::new()),
         }
     }
 }
 
-/// Accepts connections on `listener` until `shutdown` resolves.
+/// Accepts connections on `listener` until `shutdown` resolves; then the listener closes
+/// and each open connection closes once its request in flight is answered (a reload that
+/// moves the endpoint drops no scrape).
 pub async fn serve(
     listener: TcpListener,
     endpoint: Endpoint,
@@ -88,6 +101,11 @@ pub async fn serve(
 ) {
     let endpoint = Arc::new(endpoint);
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = closing.send(true);
+    };
     tokio::pin!(shutdown);
     loop {
         // At the connection limit, stop accepting until a connection ends: the kernel's
@@ -112,32 +130,44 @@ pub async fn serve(
             _ = &mut shutdown => return,
         };
         let endpoint = endpoint.clone();
+        let closed = closed.clone();
         tokio::spawn(async move {
             let _slot = slot;
             #[cfg(feature = "tls")]
-            if let Some(acceptor) = endpoint.security.tls.clone() {
+            if let Some(acceptor) = endpoint.security.load().tls.clone() {
                 // A handshake that does not finish is a slowloris too.
                 match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
-                    Ok(Ok(tls)) => serve_connection(tls, peer, endpoint).await,
+                    Ok(Ok(tls)) => serve_connection(tls, peer, endpoint, closed).await,
                     Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                     Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                 }
                 return;
             }
-            serve_connection(stream, peer, endpoint).await
+            serve_connection(stream, peer, endpoint, closed).await
         });
     }
 }
 
-/// Serves HTTP/1.1 on one connection, plain or TLS.
-async fn serve_connection<S>(stream: S, peer: std::net::SocketAddr, endpoint: Arc<Endpoint>)
-where
+/// Serves HTTP/1.1 on one connection, plain or TLS, until it ends, its lifetime is up or
+/// `closed` says its listener closed.
+async fn serve_connection<S>(
+    stream: S,
+    peer: std::net::SocketAddr,
+    endpoint: Arc<Endpoint>,
+    mut closed: tokio::sync::watch::Receiver<bool>,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let counted = endpoint.clone();
-    let service = service_fn(move |req| {
+    let service = service_fn(move |req: Request<Incoming>| {
         let endpoint = endpoint.clone();
-        async move { Ok::<_, Infallible>(handle(&endpoint, req)) }
+        async move {
+            // The one route that waits: a reload runs to its end before it answers.
+            if req.uri().path() == "/-/reload" {
+                return Ok::<_, Infallible>(reload(&endpoint, req).await);
+            }
+            Ok::<_, Infallible>(handle(&endpoint, req))
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -155,6 +185,7 @@ where
     let outcome = tokio::select! {
         r = conn.as_mut() => Some(r),
         _ = tokio::time::sleep(MAX_CONNECTION_LIFETIME) => None,
+        _ = closed.wait_for(|c| *c) => None,
     };
     let outcome = match outcome {
         Some(r) => Some(r),
@@ -185,18 +216,8 @@ fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> 
         endpoint.refused("method");
         return plain(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
     }
-    let authorization = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    if !endpoint.security.allows(authorization) {
-        endpoint.refused("unauthorized");
-        let mut r = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"snapbridge\""),
-        );
-        return r;
+    if let Some(refused) = unauthorized(endpoint, &req) {
+        return refused;
     }
     let body_len = req
         .headers()
@@ -242,6 +263,54 @@ fn handle(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> 
         *response.body_mut() = Full::new(Bytes::new());
     }
     response
+}
+
+/// `None` when the request may pass; else the 401 answer (counted).
+fn unauthorized(endpoint: &Endpoint, req: &Request<Incoming>) -> Option<Response<Full<Bytes>>> {
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if endpoint.security.load_full().allows(authorization) {
+        return None;
+    }
+    endpoint.refused("unauthorized");
+    let mut r = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"snapbridge\""),
+    );
+    Some(r)
+}
+
+/// `POST /-/reload`, as Prometheus has it: re-reads the config and answers once it is
+/// applied (200) or refused (500, with why; the running config stays). Behind the same
+/// credentials as every path.
+async fn reload(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    if let Some(refused) = unauthorized(endpoint, &req) {
+        return refused;
+    }
+    if req.method() != Method::POST {
+        endpoint.refused("method");
+        let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "only POST\n");
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return r;
+    }
+    let Some(run) = endpoint.reload.get().cloned() else {
+        endpoint.refused("not_found");
+        return plain(
+            StatusCode::NOT_FOUND,
+            "not found: this exporter has no config to reload\n",
+        );
+    };
+    match run().await {
+        Ok(applied) => plain(StatusCode::OK, &format!("config reloaded: {applied}\n")),
+        Err(e) => plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("failed to reload config: {}\n", crate::redact::text(&e)),
+        ),
+    }
 }
 
 fn metrics(endpoint: &Endpoint, req: &Request<Incoming>) -> Response<Full<Bytes>> {

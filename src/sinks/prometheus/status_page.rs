@@ -51,6 +51,22 @@ pub fn render(view: &View, telemetry: &Telemetry) -> String {
         view.points.len(),
         ago((view.cycle > 0).then_some(view.time), now)
     );
+    if let Some(reload) = telemetry.reload.last() {
+        let _ = match &reload.result {
+            Ok(applied) => write!(
+                h,
+                "<p>config: loaded {} ({})</p>",
+                ago(Some(reload.at), now),
+                esc(applied)
+            ),
+            Err(e) => write!(
+                h,
+                "<p class=\"down\">config: last reload FAILED {}, the previous config runs on: {}</p>",
+                ago(Some(reload.at), now),
+                esc(e)
+            ),
+        };
+    }
     h.push_str("<h2>Sources</h2><table><tr><th>source</th><th>kind</th><th>state</th><th>series</th><th>last success</th><th>snapshot duration</th><th>last error</th></tr>");
     for s in &view.sources {
         let (class, state) = if s.up { ("up", "up") } else { ("down", "down") };
