@@ -147,7 +147,12 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
         || { cat /tmp/snapbridge-systemd-install.log >&2; die "apt-get install systemd failed"; }
 fi
 
-if ! command -v redis-server >/dev/null 2>&1; then
+# The system's own commands: never the links this script made (a PATH holding $DIR/bin
+# would otherwise link them to themselves).
+system_command() {
+    PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$DIR/bin" | paste -sd: -)" command -v "$1"
+}
+if ! system_command redis-server >/dev/null 2>&1; then
     log "installing redis-server (apt-get)"
     # Keep the package from starting a system Redis on 6379: tests start their own.
     policy=/usr/sbin/policy-rc.d
@@ -160,8 +165,8 @@ if ! command -v redis-server >/dev/null 2>&1; then
     fi
     [ $had_policy -eq 1 ] || rm -f "$policy"
 fi
-ln -sf "$(command -v redis-server)" "$DIR/bin/redis-server"
-ln -sf "$(command -v redis-cli)" "$DIR/bin/redis-cli"
+ln -sf "$(system_command redis-server)" "$DIR/bin/redis-server"
+ln -sf "$(system_command redis-cli)" "$DIR/bin/redis-cli"
 
 PY="$DIR/venv/bin/python"
 if ! { [ -x "$PY" ] && "$PY" -c 'import prometheus_client, grpc, opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc' 2>/dev/null; }; then
