@@ -8,7 +8,7 @@
 //!   command and anything it started are gone before the next cycle; if the pipeline drops
 //!   the pull first, a guard does the same and tokio's `kill_on_drop` kills the child.
 //! - Success is the command's own exit status: stdout is read until the command exits, then
-//!   for at most [`GRACE`] more, so a background child that keeps stdout open does not turn
+//!   for at most 250 ms (`GRACE`) more, so a background child that keeps stdout open does not turn
 //!   a finished command into a timeout.
 //! - When a run ends, whatever the command left running is killed: its process group, and
 //!   every process carrying the run's marker in its environment (`setsid` escapes); see
