@@ -236,6 +236,17 @@ async fn run(config: Config, path: Option<PathBuf>, overrides: Overrides) -> Res
         Ok(()) => tracing::info!("stopped"),
         Err(e) => tracing::warn!(error = %e, "stopped"),
     }
+    let left = tokio::task::spawn_blocking(|| {
+        crate::sources::exec::leftovers::sweep_at_exit(std::time::Duration::from_secs(1))
+    })
+    .await
+    .unwrap_or(0);
+    if left > 0 {
+        tracing::info!(
+            killed = left,
+            "processes left by exec commands killed at exit"
+        );
+    }
     Ok(())
 }
 

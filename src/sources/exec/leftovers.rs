@@ -248,3 +248,40 @@ pub fn clean(marker: &str, pgid: Option<i32>) -> usize {
     }
     killed
 }
+
+/// At exit: kills whatever any run of this process left behind (a marker of this PID's
+/// runs) and every orphan adopted as subreaper, sweeping until none is found (a killed
+/// process' children come to us a moment later), at most for `limit`. A run's own sweep
+/// is a task of the runtime, which may be gone by then: nothing may outlive the exporter.
+pub fn sweep_at_exit(limit: Duration) -> usize {
+    let me = std::process::id() as i32;
+    let prefix = format!("{me}.");
+    let adopted = SUBREAPER.load(Ordering::Relaxed);
+    let deadline = Instant::now() + limit;
+    let mut killed = 0;
+    loop {
+        let mut found = 0;
+        for pid in pids() {
+            if pid == me {
+                continue;
+            }
+            let Some(s) = stat(pid) else { continue };
+            let ours = s.ppid == me && adopted;
+            if s.state == 'Z' {
+                if ours {
+                    reap(pid);
+                }
+                continue;
+            }
+            if ours || marker_of(pid).is_some_and(|m| m.starts_with(&prefix)) {
+                kill_checked(pid, s.start);
+                found += 1;
+            }
+        }
+        killed += found;
+        if found == 0 || Instant::now() >= deadline {
+            return killed;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
