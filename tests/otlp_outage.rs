@@ -45,11 +45,9 @@ fn receiver_down_for_three_cycles_then_back() {
     }
     // The receiver stores a request before it answers: killed in between, the third export
     // would fail too. It goes down once snapbridge has had all three answers.
-    wait_for(
-        "the three answers",
-        Duration::from_secs(20),
-        || (telemetry.otlp.exports.load(Ordering::Relaxed) >= 3).then_some(()),
-    );
+    wait_for("the three answers", Duration::from_secs(20), || {
+        (telemetry.otlp.exports.load(Ordering::Relaxed) >= 3).then_some(())
+    });
     let before = rss_kib();
     drop(rx); // killed by PID
 

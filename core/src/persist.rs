@@ -252,8 +252,8 @@ fn parse_line(line: &str) -> Result<(SeriesKey, Restored), String> {
         ("h", 7) => (
             Kind::Histogram,
             State::Histogram {
-                prev: parse_histogram(f[5])?,
-                total: parse_histogram(f[6])?,
+                prev: Box::new(parse_histogram(f[5])?),
+                total: Box::new(parse_histogram(f[6])?),
             },
         ),
         ("g", 5) => (Kind::Gauge, State::Gauge),

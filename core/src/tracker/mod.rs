@@ -185,13 +185,17 @@ impl<M: Clone> DeltaTracker<M> {
         let mut order = std::mem::take(&mut self.order);
         order.clear();
         for (position, sample) in samples.into_iter().enumerate() {
+            let unchanged = sample.unchanged();
             let (key, value, unit, description) = sample.into_parts();
             let kind = kind_of(&value);
             let unit = unit.as_ref().map(AsRef::as_ref);
             let description = description.as_ref().map(AsRef::as_ref);
             let mut hash = None;
             let found = match self.last_order.get(position) {
-                Some(&i) if i != NO_SLOT && self.slots[i as usize].key.matches(key.borrow()) => {
+                Some(&i)
+                    if i != NO_SLOT
+                        && (unchanged || self.slots[i as usize].key.matches(key.borrow())) =>
+                {
                     Some(i)
                 }
                 _ => {
@@ -390,6 +394,10 @@ trait Item {
     type Key: Borrow<SeriesKey>;
     type Text: AsRef<str>;
     fn into_parts(self) -> Parts<Self::Key, Self::Text>;
+    /// True when the caller promises the key is the previous call's at this position.
+    fn unchanged(&self) -> bool {
+        false
+    }
 }
 
 impl Item for Sample {
@@ -405,5 +413,8 @@ impl<'a> Item for SampleRef<'a> {
     type Text = &'a str;
     fn into_parts(self) -> Parts<Cow<'a, SeriesKey>, &'a str> {
         (self.key, self.value, self.unit, self.description)
+    }
+    fn unchanged(&self) -> bool {
+        self.unchanged
     }
 }

@@ -181,7 +181,12 @@ pub fn walk(
 ) -> Result<Found, serde_json::Error> {
     match std::str::from_utf8(bytes) {
         Ok(text) => walk_with(serde_json::Deserializer::from_str(text), out, opts, pointer),
-        Err(_) => walk_with(serde_json::Deserializer::from_slice(bytes), out, opts, pointer),
+        Err(_) => walk_with(
+            serde_json::Deserializer::from_slice(bytes),
+            out,
+            opts,
+            pointer,
+        ),
     }
 }
 
