@@ -10,7 +10,10 @@ use super::{CycleStats, Initial, RejectReason, TrackedValue};
 
 /// What a series remembers between snapshots.
 pub(crate) enum State {
-    Counter { prev: Number, total: Number },
+    Counter {
+        prev: Number,
+        total: Number,
+    },
     Gauge,
     // Boxed: every series' slot is as large as the largest variant, and most series are
     // counters and gauges (inline, a slot was some 100 bytes larger: more memory, and more
