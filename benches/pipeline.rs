@@ -58,7 +58,7 @@ fn bench_cycle(c: &mut Criterion) {
         for _ in 0..2 {
             step += 1;
             let snap = refill(&spare, n, step);
-            p.publish(SystemTime::now(), vec![(Ok(snap.into()), Duration::ZERO)]);
+            p.publish(SystemTime::now(), vec![(Ok(snap), Duration::ZERO)]);
         }
         group.bench_function(format!("{n}"), |b| {
             b.iter_batched(
@@ -66,7 +66,7 @@ fn bench_cycle(c: &mut Criterion) {
                     step += 1;
                     refill(&spare, n, step)
                 },
-                |snap| p.publish(SystemTime::now(), vec![(Ok(snap.into()), Duration::ZERO)]),
+                |snap| p.publish(SystemTime::now(), vec![(Ok(snap), Duration::ZERO)]),
                 BatchSize::PerIteration,
             )
         });
@@ -76,7 +76,7 @@ fn bench_cycle(c: &mut Criterion) {
             b.iter(|| {
                 step += 1;
                 let snap = refill(&spare, n, step);
-                p.publish(SystemTime::now(), vec![(Ok(snap.into()), Duration::ZERO)])
+                p.publish(SystemTime::now(), vec![(Ok(snap), Duration::ZERO)])
             })
         });
     }

@@ -75,7 +75,7 @@ fn main() {
         for _ in 0..3 {
             step += 1;
             let snap = common::refill(&spare, n, step);
-            p.publish(SystemTime::now(), vec![(Ok(snap.into()), Duration::ZERO)]);
+            p.publish(SystemTime::now(), vec![(Ok(snap), Duration::ZERO)]);
         }
         let (mut cycles, mut renders, mut allocs) = (Vec::new(), Vec::new(), Vec::new());
         let mut in_cycle = Vec::new();
@@ -85,7 +85,7 @@ fn main() {
             let snap = common::refill(&spare, n, step);
             let a0 = ALLOCS.load(Ordering::Relaxed);
             let t = Instant::now();
-            let view = p.publish(SystemTime::now(), vec![(Ok(snap.into()), Duration::ZERO)]);
+            let view = p.publish(SystemTime::now(), vec![(Ok(snap), Duration::ZERO)]);
             cycles.push(t.elapsed());
             allocs.push(ALLOCS.load(Ordering::Relaxed) - a0);
             in_cycle.push(p.figures().render_duration);

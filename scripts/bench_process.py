@@ -219,6 +219,7 @@ def main():
     ap.add_argument("--secs", type=int, default=30, help="measured window per case")
     ap.add_argument("--binary", default="target/release/snapbridge")
     ap.add_argument("--otelcol", help="also measure this OpenTelemetry Collector binary")
+    ap.add_argument("--cases", default="file,http", help="snapbridge cases to run (file,http)")
     ap.add_argument("--data-process", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--data-file", help=argparse.SUPPRESS)
     ap.add_argument("--data-port", type=int, help=argparse.SUPPRESS)
@@ -235,7 +236,7 @@ def main():
         )
         try:
             wait_http(f"http://127.0.0.1:{args.data_port}/json", check=lambda b: len(b) > 2)
-            rows = [run_snapbridge(args, "file", tmp), run_snapbridge(args, "http", tmp)]
+            rows = [run_snapbridge(args, kind, tmp) for kind in args.cases.split(",") if kind]
             if args.otelcol:
                 rows.append(run_otelcol(args, tmp))
         finally:

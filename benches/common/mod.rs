@@ -52,15 +52,16 @@ pub fn recycling_pipeline() -> (Pipeline, Arc<Mutex<Snapshot>>) {
 }
 
 /// The snapshot of `n` series at `step`, written over the values of the one the pipeline
-/// handed back when it holds the same series (what `MetricsSource::snapshot_into` does: no
-/// allocation), else built anew.
-pub fn refill(spare: &Mutex<Snapshot>, n: usize, step: u64) -> Snapshot {
+/// handed back when it holds the same series (what a source refilling its snapshot in
+/// place does: no allocation, and it tells the pipeline which keys it kept, as the JSON
+/// sources do), else built anew.
+pub fn refill(spare: &Mutex<Snapshot>, n: usize, step: u64) -> Pulled {
     let mut snap = spare
         .lock()
         .map(|mut s| std::mem::take(&mut *s))
         .unwrap_or_default();
     if snap.len() != n {
-        return synthetic(n, step);
+        return synthetic(n, step).into();
     }
     for (i, sample) in snap.samples.iter_mut().enumerate() {
         let (counter, value) = value(i, step);
@@ -70,7 +71,11 @@ pub fn refill(spare: &Mutex<Snapshot>, n: usize, step: u64) -> Snapshot {
             Value::Gauge(value)
         };
     }
-    snap
+    Pulled {
+        snapshot: snap,
+        rejected: Vec::new(),
+        unchanged: vec![true; n],
+    }
 }
 
 /// Metric names used by [`synthetic`].

@@ -154,55 +154,58 @@ pub fn parse_histogram(s: &str) -> Result<Histogram, String> {
     Ok(h)
 }
 
+/// One line of [`DeltaTracker::save_state`]: a series' name, labels and state.
+fn save_line<'a>(
+    out: &mut String,
+    name: &str,
+    labels: impl Iterator<Item = (&'a str, &'a str)>,
+    (kind, start, last_seen, state): (Kind, SystemTime, SystemTime, &State),
+) {
+    let tag = match kind {
+        Kind::Counter => 'c',
+        Kind::Gauge => 'g',
+        Kind::Histogram => 'h',
+    };
+    let _ = write!(out, "{tag}\t{}\t{}\t", nanos(start), nanos(last_seen));
+    escape(out, name);
+    out.push('\t');
+    for (i, (k, v)) in labels.enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        escape(out, k);
+        out.push('=');
+        escape(out, v);
+    }
+    match state {
+        State::Counter { prev, total } => {
+            out.push('\t');
+            number(out, *prev);
+            out.push('\t');
+            number(out, *total);
+        }
+        State::Histogram { prev, total } => {
+            out.push('\t');
+            histogram(out, prev);
+            out.push('\t');
+            histogram(out, total);
+        }
+        State::Gauge => {}
+    }
+    out.push('\n');
+}
+
 impl<M: Clone> DeltaTracker<M> {
     /// Appends one line per tracked series (and per restored one not seen since) to `out`.
     pub fn save_state(&self, out: &mut String) {
-        let live = self.slots.iter().map(|s| {
-            (
-                &s.key,
-                s.entry.kind,
-                s.entry.start,
-                s.entry.last_seen,
-                &s.entry.state,
-            )
-        });
-        let waiting = self
-            .restored
-            .iter()
-            .map(|(k, r)| (k, r.kind, r.start, r.last_seen, &r.state));
-        for (key, kind, start, last_seen, state) in live.chain(waiting) {
-            let tag = match kind {
-                Kind::Counter => 'c',
-                Kind::Gauge => 'g',
-                Kind::Histogram => 'h',
-            };
-            let _ = write!(out, "{tag}\t{}\t{}\t", nanos(start), nanos(last_seen));
-            escape(out, &key.name);
-            out.push('\t');
-            for (i, (k, v)) in key.labels.iter().enumerate() {
-                if i > 0 {
-                    out.push(';');
-                }
-                escape(out, k);
-                out.push('=');
-                escape(out, v);
-            }
-            match state {
-                State::Counter { prev, total } => {
-                    out.push('\t');
-                    number(out, *prev);
-                    out.push('\t');
-                    number(out, *total);
-                }
-                State::Histogram { prev, total } => {
-                    out.push('\t');
-                    histogram(out, prev);
-                    out.push('\t');
-                    histogram(out, total);
-                }
-                State::Gauge => {}
-            }
-            out.push('\n');
+        for s in &self.slots {
+            let e = &s.entry;
+            let line = (e.kind, e.start, e.last_seen, &e.state);
+            save_line(out, s.key.name(), s.key.labels(), line);
+        }
+        for (key, r) in &self.restored {
+            let line = (r.kind, r.start, r.last_seen, &r.state);
+            save_line(out, &key.name, key.labels.iter(), line);
         }
     }
 
@@ -249,8 +252,8 @@ fn parse_line(line: &str) -> Result<(SeriesKey, Restored), String> {
         ("h", 7) => (
             Kind::Histogram,
             State::Histogram {
-                prev: parse_histogram(f[5])?,
-                total: parse_histogram(f[6])?,
+                prev: Box::new(parse_histogram(f[5])?),
+                total: Box::new(parse_histogram(f[6])?),
             },
         ),
         ("g", 5) => (Kind::Gauge, State::Gauge),

@@ -103,6 +103,13 @@ pub struct SampleRef<'a> {
     pub unit: Option<&'a str>,
     /// Description, as in [`Sample::description`].
     pub description: Option<&'a str>,
+    /// The caller's promise that `key` is the key of the sample at the same position in the
+    /// tracker's previous `observe` or `observe_borrowed` (a source that refills its snapshot in place
+    /// knows which keys it kept). The tracker then takes the series it found at that
+    /// position last time without comparing the keys again, which spares reading every
+    /// key's strings in a steady cycle. A false promise attributes the value to the wrong
+    /// series; when unsure, leave it `false` (what [`SampleRef::new`] sets).
+    pub unchanged: bool,
 }
 
 impl<'a> SampleRef<'a> {
@@ -113,6 +120,7 @@ impl<'a> SampleRef<'a> {
             value,
             unit: sample.unit.as_deref(),
             description: sample.description.as_deref(),
+            unchanged: false,
         }
     }
 }

@@ -47,13 +47,35 @@ pub fn base_name(raw: &str) -> String {
     out
 }
 
-/// True when `raw` is already its own base name (the common case: no allocation needed).
+/// True when `raw` is already its own base name (the common case: no allocation needed):
+/// not empty, ASCII letters, digits and single underscores only, starting with a letter
+/// and not ending with `_`.
+///
+/// Every sample's name is checked every cycle, so this is one pass over the bytes (a
+/// non-ASCII byte is neither a letter nor a digit, so UTF-8 needs no decoding); chained
+/// `str` searches cost a third of a steady cycle's instructions.
 pub fn is_base_name(raw: &str) -> bool {
-    !raw.is_empty()
-        && !raw.starts_with(|c: char| c.is_ascii_digit() || c == '_')
-        && !raw.ends_with('_')
-        && !raw.contains("__")
-        && raw.chars().all(|c| is_name_char(c) || c == '_')
+    let bytes = raw.as_bytes();
+    let (Some(first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    if !first.is_ascii_alphabetic() || last == b'_' {
+        return false;
+    }
+    let mut underscore = false;
+    for &b in bytes {
+        if b == b'_' {
+            if underscore {
+                return false;
+            }
+            underscore = true;
+        } else if b.is_ascii_alphanumeric() {
+            underscore = false;
+        } else {
+            return false;
+        }
+    }
+    true
 }
 
 /// The Prometheus words for an OpenTelemetry (UCUM) unit: `s` -> `seconds`, `By/s` ->
@@ -208,6 +230,22 @@ pub const RESERVED_STATIC_LABELS: [&str; 2] = ["le", "quantile"];
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The definition `is_base_name` implements in one pass.
+    fn is_base_name_oracle(raw: &str) -> bool {
+        !raw.is_empty()
+            && !raw.starts_with(|c: char| c.is_ascii_digit() || c == '_')
+            && !raw.ends_with('_')
+            && !raw.contains("__")
+            && raw.chars().all(|c| is_name_char(c) || c == '_')
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn is_base_name_agrees_with_its_definition(raw in "[a-c0-2_.é:]{0,8}") {
+            proptest::prop_assert_eq!(is_base_name(&raw), is_base_name_oracle(&raw));
+        }
+    }
 
     #[test]
     fn base_names_collapse_invalid_runs() {

@@ -8,6 +8,7 @@
 //! one is refused and counted as a duplicate, like a key given twice.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Weak};
 
@@ -16,8 +17,48 @@ use crate::view::SeriesMeta;
 /// Claimed identities of one source's series, held weakly (by hash, compared exactly).
 #[derive(Default)]
 pub struct Identities {
-    by_hash: HashMap<u64, Vec<Weak<SeriesMeta>>>,
+    by_hash: HashMap<u64, Claims>,
     hasher: std::collections::hash_map::RandomState,
+}
+
+/// The series claiming one hash: nearly always one, kept inline (a vector per series was
+/// an allocation and some 50 bytes each); several only when their hashes collide or a dead
+/// claim waits to be forgotten.
+enum Claims {
+    One(Weak<SeriesMeta>),
+    Many(Vec<Weak<SeriesMeta>>),
+}
+
+impl Claims {
+    fn as_slice(&self) -> &[Weak<SeriesMeta>] {
+        match self {
+            Claims::One(w) => std::slice::from_ref(w),
+            Claims::Many(list) => list,
+        }
+    }
+
+    /// Keeps the live claims; false when none is left.
+    fn retain_live(&mut self) -> bool {
+        match self {
+            Claims::One(w) => w.strong_count() > 0,
+            Claims::Many(list) => {
+                list.retain(|w| w.strong_count() > 0);
+                if list.len() == 1
+                    && let Some(w) = list.pop()
+                {
+                    *self = Claims::One(w);
+                }
+                !self.as_slice().is_empty()
+            }
+        }
+    }
+
+    fn push(&mut self, claim: Weak<SeriesMeta>) {
+        match self {
+            Claims::One(w) => *self = Claims::Many(vec![w.clone(), claim]),
+            Claims::Many(list) => list.push(claim),
+        }
+    }
 }
 
 impl Identities {
@@ -26,28 +67,34 @@ impl Identities {
         let hash = self
             .hasher
             .hash_one((meta.family.id, &*meta.rendered_labels));
-        let list = self.by_hash.entry(hash).or_default();
-        list.retain(|w| w.strong_count() > 0);
-        let taken = list.iter().filter_map(Weak::upgrade).any(|m| {
+        let claims = match self.by_hash.entry(hash) {
+            Entry::Vacant(v) => {
+                v.insert(Claims::One(Arc::downgrade(meta)));
+                return true;
+            }
+            Entry::Occupied(o) => o.into_mut(),
+        };
+        if !claims.retain_live() {
+            *claims = Claims::One(Arc::downgrade(meta));
+            return true;
+        }
+        let taken = claims.as_slice().iter().filter_map(Weak::upgrade).any(|m| {
             Arc::ptr_eq(&m.family, &meta.family) && m.rendered_labels == meta.rendered_labels
         });
         if !taken {
-            list.push(Arc::downgrade(meta));
+            claims.push(Arc::downgrade(meta));
         }
         !taken
     }
 
     /// Forgets identities whose series are gone (call after state was dropped).
     pub fn forget_dead(&mut self) {
-        self.by_hash.retain(|_, list| {
-            list.retain(|w| w.strong_count() > 0);
-            !list.is_empty()
-        });
+        self.by_hash.retain(|_, claims| claims.retain_live());
     }
 
     /// Identities held (live or not yet forgotten).
     pub fn len(&self) -> usize {
-        self.by_hash.values().map(Vec::len).sum()
+        self.by_hash.values().map(|c| c.as_slice().len()).sum()
     }
 
     /// True when none is held.

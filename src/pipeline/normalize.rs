@@ -115,14 +115,22 @@ impl Normalizer {
     /// `None`: the sample cannot be exported.
     ///
     /// [`DeltaTracker::observe_borrowed`]: snapbridge_core::DeltaTracker::observe_borrowed
+    ///
+    /// `known_clean`: the caller knows this very key passed every check before (the source
+    /// kept it since a cycle where it did, and these rules never change), so only the
+    /// value is resolved.
     pub fn normalize_ref<'a>(
         &mut self,
         s: &'a mut Sample,
+        known_clean: bool,
         stats: &mut NormalizeStats,
     ) -> Option<SampleRef<'a>> {
         let value = std::mem::replace(&mut s.value, Value::Gauge(0.0));
         let value = self.resolve_value(&s.key.name, value, stats)?;
         let s: &'a Sample = s;
+        if known_clean {
+            return Some(SampleRef::new(s, value));
+        }
         let clean_name = self.prefix.is_none()
             && if self.keep_utf8 {
                 !s.key.name.is_empty()

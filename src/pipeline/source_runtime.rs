@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use snapbridge_core::{
-    CycleStats, DeltaTracker, Kind, RejectReason, SeriesInfo, Snapshot, SourceError, TrackerConfig,
+    CycleStats, DeltaTracker, Kind, RejectReason, SampleRef, SeriesInfo, Snapshot, SourceError,
+    TrackerConfig,
 };
 
 use super::drops::{Drops, Warnings};
@@ -42,6 +43,13 @@ pub struct SourceRuntime {
     // The snapshot being applied; its strings stay with it, and it goes back to the source
     // to be refilled in place (`Source::recycle`).
     snapshot: Snapshot,
+    // `clean_at[i]`: the last snapshot's sample `i` passed normalisation unchanged and was
+    // the tracker's `i`-th series (no sample before it dropped). With the source's word
+    // that the key at `i` is unchanged (`Pulled::unchanged`), this cycle neither checks
+    // nor compares it again (`SampleRef::unchanged`). `clean_next` is the buffer for this
+    // cycle's.
+    clean_at: Vec<bool>,
+    clean_next: Vec<bool>,
     // A duplicate series was logged and has not gone away since.
     duplicates_logged: bool,
     identities: Identities,
@@ -81,6 +89,8 @@ impl SourceRuntime {
             static_labels,
             max_series: config.max_series,
             snapshot: Snapshot::new(),
+            clean_at: Vec::new(),
+            clean_next: Vec::new(),
             duplicates_logged: false,
             identities: Identities::default(),
             state_dropped: 0,
@@ -268,16 +278,36 @@ impl SourceRuntime {
             accepted += 1;
             Some(meta)
         };
+        let mut clean_next = std::mem::take(&mut self.clean_next);
+        clean_next.clear();
         let stats = if room_for_new == usize::MAX {
-            // Within the limit (the usual case): keys lent to the tracker as they are.
-            let samples = (self.snapshot.samples.iter_mut())
-                .filter_map(|s| normalizer.normalize_ref(s, &mut norm));
+            // Within the limit (the usual case): keys lent to the tracker as they are, and
+            // not even looked at when the source kept them since they were found clean.
+            let (clean_at, unchanged) = (&self.clean_at, &pulled.unchanged);
+            let mut aligned = true;
+            let samples = (self.snapshot.samples.iter_mut().enumerate()).filter_map(|(i, s)| {
+                let known = aligned
+                    && unchanged.get(i).copied().unwrap_or(false)
+                    && clean_at.get(i).copied().unwrap_or(false);
+                let lent = normalizer.normalize_ref(s, known, &mut norm);
+                aligned &= lent.is_some();
+                let clean = lent
+                    .as_ref()
+                    .is_some_and(|r| matches!(r.key, std::borrow::Cow::Borrowed(_)));
+                clean_next.push(aligned && clean);
+                lent.map(|r| SampleRef {
+                    unchanged: known,
+                    ..r
+                })
+            });
             self.tracker.observe_borrowed(now, samples, attach, out)
         } else {
+            // Normalised in place, some dropped: no promise about the next cycle's keys.
             let stats = (self.tracker).observe(now, over_limit.drain(..), attach, out);
             self.snapshot.samples = over_limit;
             stats
         };
+        self.clean_next = std::mem::replace(&mut self.clean_at, clean_next);
         self.source.recycle(std::mem::take(&mut self.snapshot));
         // Stale series that all came back at once can be more than the limit: the last go.
         let exposed = out.len() - before;

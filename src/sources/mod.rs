@@ -91,6 +91,10 @@ pub struct Pulled {
     pub snapshot: Snapshot,
     /// Values that were skipped, with why.
     pub rejected: Vec<Rejection>,
+    /// `unchanged[i]`: sample `i` kept the key of sample `i` of the snapshot the pipeline
+    /// last handed back ([`Source::recycle`]), so the pipeline may skip checking and
+    /// comparing it again. Empty (or shorter than the snapshot): no promise for the rest.
+    pub unchanged: Vec<bool>,
 }
 
 impl From<Snapshot> for Pulled {
@@ -98,6 +102,7 @@ impl From<Snapshot> for Pulled {
         Pulled {
             snapshot,
             rejected: Vec::new(),
+            unchanged: Vec::new(),
         }
     }
 }

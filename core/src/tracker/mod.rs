@@ -23,6 +23,7 @@ use std::hash::BuildHasher;
 use std::time::SystemTime;
 
 mod evict;
+mod packed;
 mod rules;
 mod types;
 
@@ -33,6 +34,7 @@ pub use types::{
 
 use crate::hash::{IdentityState, SeededState};
 use crate::{Kind, Sample, SampleRef, SeriesKey, Value};
+use packed::PackedKey;
 use rules::{advance, birth_time, first_sighting, kind_of};
 
 /// A series' state read back from a saved file, waiting for the series to be seen again.
@@ -55,7 +57,8 @@ pub(crate) struct Entry<M> {
 /// A tracked series: its key and state, stored in a vector so that the order of the last
 /// snapshot can be replayed without hashing.
 pub(crate) struct Slot<M> {
-    pub(crate) key: SeriesKey,
+    // Packed: one allocation instead of one per string (see `packed`).
+    pub(crate) key: PackedKey,
     hash: u64,
     // Next slot whose key has the same hash (NO_SLOT ends the chain).
     next: u32,
@@ -182,13 +185,19 @@ impl<M: Clone> DeltaTracker<M> {
         let mut order = std::mem::take(&mut self.order);
         order.clear();
         for (position, sample) in samples.into_iter().enumerate() {
+            let unchanged = sample.unchanged();
             let (key, value, unit, description) = sample.into_parts();
             let kind = kind_of(&value);
             let unit = unit.as_ref().map(AsRef::as_ref);
             let description = description.as_ref().map(AsRef::as_ref);
             let mut hash = None;
             let found = match self.last_order.get(position) {
-                Some(&i) if i != NO_SLOT && self.slots[i as usize].key == *key.borrow() => Some(i),
+                Some(&i)
+                    if i != NO_SLOT
+                        && (unchanged || self.slots[i as usize].key.matches(key.borrow())) =>
+                {
+                    Some(i)
+                }
                 _ => {
                     let h = self.hasher.hash_one(key.borrow());
                     hash = Some(h);
@@ -256,7 +265,7 @@ impl<M: Clone> DeltaTracker<M> {
                     });
                 }
                 let h = hash.unwrap_or_else(|| self.hasher.hash_one(key.borrow()));
-                let i = self.push_slot(T::own(key), h, entry);
+                let i = self.push_slot(key.borrow(), h, entry);
                 order.push(i);
                 continue;
             }
@@ -303,7 +312,7 @@ impl<M: Clone> DeltaTracker<M> {
                 }
                 None => {
                     let h = hash.unwrap_or_else(|| self.hasher.hash_one(key.borrow()));
-                    self.push_slot(T::own(key), h, entry)
+                    self.push_slot(key.borrow(), h, entry)
                 }
             };
             order.push(i);
@@ -353,7 +362,7 @@ impl<M: Clone> DeltaTracker<M> {
         let mut i = *self.index.get(&hash)?;
         loop {
             let slot = &self.slots[i as usize];
-            if slot.key == *key {
+            if slot.key.matches(key) {
                 return Some(i);
             }
             if slot.next == NO_SLOT {
@@ -364,11 +373,11 @@ impl<M: Clone> DeltaTracker<M> {
     }
 
     /// Stores a new series; returns its slot.
-    fn push_slot(&mut self, key: SeriesKey, hash: u64, entry: Entry<M>) -> u32 {
+    fn push_slot(&mut self, key: &SeriesKey, hash: u64, entry: Entry<M>) -> u32 {
         let i = self.slots.len() as u32;
         let next = self.index.insert(hash, i).unwrap_or(NO_SLOT);
         self.slots.push(Slot {
-            key,
+            key: PackedKey::new(key),
             hash,
             next,
             entry,
@@ -385,8 +394,10 @@ trait Item {
     type Key: Borrow<SeriesKey>;
     type Text: AsRef<str>;
     fn into_parts(self) -> Parts<Self::Key, Self::Text>;
-    /// The key kept for a new series: moved when owned, copied when lent.
-    fn own(key: Self::Key) -> SeriesKey;
+    /// True when the caller promises the key is the previous call's at this position.
+    fn unchanged(&self) -> bool {
+        false
+    }
 }
 
 impl Item for Sample {
@@ -394,9 +405,6 @@ impl Item for Sample {
     type Text = String;
     fn into_parts(self) -> Parts<SeriesKey, String> {
         (self.key, self.value, self.unit, self.description)
-    }
-    fn own(key: SeriesKey) -> SeriesKey {
-        key
     }
 }
 
@@ -406,7 +414,7 @@ impl<'a> Item for SampleRef<'a> {
     fn into_parts(self) -> Parts<Cow<'a, SeriesKey>, &'a str> {
         (self.key, self.value, self.unit, self.description)
     }
-    fn own(key: Cow<'a, SeriesKey>) -> SeriesKey {
-        key.into_owned()
+    fn unchanged(&self) -> bool {
+        self.unchanged
     }
 }

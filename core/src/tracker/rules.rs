@@ -10,9 +10,18 @@ use super::{CycleStats, Initial, RejectReason, TrackedValue};
 
 /// What a series remembers between snapshots.
 pub(crate) enum State {
-    Counter { prev: Number, total: Number },
+    Counter {
+        prev: Number,
+        total: Number,
+    },
     Gauge,
-    Histogram { prev: Histogram, total: Histogram },
+    // Boxed: every series' slot is as large as the largest variant, and most series are
+    // counters and gauges (inline, a slot was some 100 bytes larger: more memory, and more
+    // cache lines read per series per cycle).
+    Histogram {
+        prev: Box<Histogram>,
+        total: Box<Histogram>,
+    },
 }
 
 /// The kind a value is tracked as (a plain number is a gauge until typed).
@@ -92,8 +101,8 @@ pub(super) fn first_sighting(
                 delta: Box::new(total.clone()),
             };
             let state = State::Histogram {
-                prev: h.clone(),
-                total,
+                prev: Box::new(h.clone()),
+                total: Box::new(total),
             };
             (state, value)
         }
@@ -151,7 +160,7 @@ pub(super) fn advance(
                 stats.rejected[RejectReason::InvalidHistogram as usize] += 1;
                 let delta = empty_like(total);
                 return Some(TrackedValue::Histogram {
-                    total: Box::new(total.clone()),
+                    total: total.clone(),
                     delta: Box::new(delta),
                 });
             }
@@ -162,10 +171,10 @@ pub(super) fn advance(
                     h.clone()
                 }
             };
-            *total = sum_histogram(total, &delta);
-            *prev = h;
+            **total = sum_histogram(total, &delta);
+            **prev = h;
             Some(TrackedValue::Histogram {
-                total: Box::new(total.clone()),
+                total: total.clone(),
                 delta: Box::new(delta),
             })
         }

@@ -274,6 +274,7 @@ impl Inner {
         Ok(Pulled {
             snapshot: state.snapshot(),
             rejected,
+            unchanged: Vec::new(),
         })
     }
 

@@ -21,6 +21,8 @@ pub struct Collector {
     // `samples[..len]` is this document's; the rest is what the previous one left there.
     samples: Vec<Sample>,
     len: usize,
+    // `unchanged[i]`: sample `i` kept the previous snapshot's key at `i` (see `Pulled`).
+    unchanged: Vec<bool>,
     rejected: Vec<Rejection>,
     // The label pairs of the entry being read: one allocation kept for the whole document
     // (its lifetime parameter is recycled by `take_scratch`).
@@ -36,6 +38,7 @@ impl Collector {
     /// An empty collector that refills the samples of the source's previous snapshot.
     pub fn reusing(previous: Vec<Sample>) -> Self {
         Collector {
+            unchanged: Vec::with_capacity(previous.len()),
             samples: previous,
             len: 0,
             rejected: Vec::new(),
@@ -49,6 +52,7 @@ impl Collector {
             Some(slot) => *slot = sample,
             None => self.samples.push(sample),
         }
+        self.unchanged.push(false);
         self.len += 1;
     }
 
@@ -71,6 +75,7 @@ impl Collector {
             set_text(&mut prev.unit, unit);
             set_text(&mut prev.description, description);
             labels.clear();
+            self.unchanged.push(true);
             self.len += 1;
             return;
         }
@@ -111,6 +116,10 @@ impl Collector {
         for s in self.samples[..self.len].iter_mut().skip(start) {
             s.key.labels.insert(key, value);
         }
+        // Those keys were just rewritten: no promise about them.
+        for u in self.unchanged.iter_mut().skip(start) {
+            *u = false;
+        }
     }
 
     /// Records a rejected key.
@@ -130,6 +139,7 @@ impl Collector {
                 samples: self.samples,
             },
             rejected: self.rejected,
+            unchanged: self.unchanged,
         }
     }
 
