@@ -364,6 +364,9 @@ fn python_persistence_layer_file_and_http_exact_through_reset_and_restart() {
     );
     wait_all("records_written_total", 47.0);
     wait_all("records_read_total", 25.0);
+    // The scan and the recovery came last: seen before the reset below, or never.
+    wait_all("anomalies_detected_total", 2.0);
+    wait_all("recoveries_attempted_total", 2.0);
 
     // 2. metrics.reset(), seen by snapbridge, then more work with one failed read.
     let before: Vec<f64> = sources.iter().map(|s| bridge.resets(s)).collect();
