@@ -11,9 +11,10 @@ use std::marker::PhantomData;
 
 use serde::{Deserialize, Deserializer};
 
-/// The message for a key or kind whose feature this build left out.
+/// The message for a key or kind whose feature this build left out. The feature name is not
+/// quoted: errors of secret-bearing keys (`basic_auth_users`) mask quoted values.
 pub fn built_without(feature: &str) -> String {
-    format!("snapbridge was built without the `{feature}` feature")
+    format!("snapbridge was built without the {feature} feature")
 }
 
 /// Whether the `prometheus` feature is in this build (the `/metrics` endpoint).
@@ -90,7 +91,7 @@ mod tests {
             .expect_err("a left-out section is refused");
         assert!(
             err.message()
-                .contains("snapbridge was built without the `otlp` feature"),
+                .contains("snapbridge was built without the otlp feature"),
             "{err}"
         );
     }

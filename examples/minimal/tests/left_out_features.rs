@@ -20,7 +20,7 @@ fn check(text: &str, built: bool, feature: &str, line: usize) {
         None => assert!(built, "accepted without the `{feature}` feature:\n{text}"),
         Some(e) if built => panic!("refused with the `{feature}` feature: {e}"),
         Some(e) => {
-            let want = format!("snapbridge was built without the `{feature}` feature");
+            let want = format!("snapbridge was built without the {feature} feature");
             assert!(e.contains(&want), "{e}");
             assert!(e.starts_with(&format!("app.toml:{line}:")), "{e}");
         }
