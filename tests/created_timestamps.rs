@@ -24,8 +24,10 @@ fn snapshot(jobs_done: Option<u64>) -> Snapshot {
     s
 }
 
-/// Two sources (`keep` and `drop`) whose `jobs_done` is born at 7 and reaches 10, scraped by
-/// `version` with created-timestamp zero ingestion: checks what each counted.
+/// Two sources (`keep` and `drop`) whose `jobs_done` is born at 7 and reaches 10, then
+/// resets (the source restarted) and counts 2 and 4, scraped by `version` with
+/// created-timestamp zero ingestion: checks what each counted, and that Prometheus saw no
+/// reset (the created timestamp did not move with the source's).
 fn a_counter_born_mid_window_counts_from_zero(version: Version) {
     let scripted = Scripted::default();
     let source = |name: &str| {
@@ -43,7 +45,7 @@ fn a_counter_born_mid_window_counts_from_zero(version: Version) {
     );
     let telemetry = bridge.telemetry.clone();
     let scrapes = move || telemetry.prometheus.exports.load(Ordering::Relaxed);
-    for jobs_done in [None, Some(7), Some(10)] {
+    for jobs_done in [None, Some(7), Some(10), Some(2), Some(4)] {
         scripted.set(snapshot(jobs_done));
         bridge.cycle();
         let before = scrapes();
@@ -51,13 +53,15 @@ fn a_counter_born_mid_window_counts_from_zero(version: Version) {
             (scrapes() >= before + 2).then_some(())
         });
     }
-    for (source, counted) in [("keep", 10.0), ("drop", 3.0)] {
+    // keep: 7 + 3 + 2 + 2 = 14; drop: the first sighting (7) is the baseline, so 3 + 2 + 2.
+    for (source, counted) in [("keep", 14.0), ("drop", 7.0)] {
         let sel = format!("jobs_done_total{{source=\"{source}\"}}");
         prom.wait_value(
             &format!("max_over_time({sel}[10m]) - min_over_time({sel}[10m])"),
             counted,
             Duration::from_secs(30),
         );
+        prom.wait_value(&format!("resets({sel}[10m])"), 0.0, Duration::from_secs(30));
     }
 }
 
