@@ -47,7 +47,9 @@ pub fn render_from_scratch(view: &View, format: Format, capacity: usize) -> Vec<
     }
     let families = &view.families;
     let ranks = view.family_ranks();
-    let quoted: Vec<bool> = families.iter().map(|f| needs_quotes(f, format)).collect();
+    // Worked out on a family's first point only: the view lists every family with state,
+    // and under name churn most of them have no point this cycle.
+    let mut quoted: Vec<Option<bool>> = vec![None; families.len()];
     let per_family = capacity / families.len().max(1) + 64;
     let mut bufs: Vec<Vec<u8>> = Vec::with_capacity(families.len());
     for point in &view.points {
@@ -62,7 +64,8 @@ pub fn render_from_scratch(view: &View, format: Format, capacity: usize) -> Vec<
         if buf.capacity() == 0 {
             buf.reserve(per_family);
         }
-        write_point(buf, family, point, format, quoted[r]);
+        let quoted = *quoted[r].get_or_insert_with(|| needs_quotes(family, format));
+        write_point(buf, family, point, format, quoted);
     }
     let mut out = Vec::with_capacity(capacity.max(bufs.iter().map(Vec::len).sum::<usize>() + 4096));
     for (family, buf) in families.iter().zip(&bufs) {
