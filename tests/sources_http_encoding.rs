@@ -5,13 +5,12 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use common::Bridge;
-use common::sources::{metric, scrape};
+use common::sources::{metric, read_head, scrape};
 
 type Route = Box<dyn Fn(&str) -> (String, Vec<u8>) + Send + Sync>;
 
@@ -53,15 +52,9 @@ impl Server {
 }
 
 fn answer(mut stream: TcpStream, heads: &Mutex<Vec<String>>, route: &Route) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
+    let Some(head) = read_head(&mut stream) else {
+        return;
+    };
     let head = String::from_utf8_lossy(&head).into_owned();
     let path = head.split(' ').nth(1).unwrap_or("/").to_string();
     heads.lock().unwrap().push(head);

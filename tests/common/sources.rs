@@ -129,6 +129,21 @@ impl Drop for HttpServer {
     }
 }
 
+/// Reads a request's head (up to and with the blank line), waiting at most 5 s per read;
+/// `None` when the client went away first.
+pub fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    Some(head)
+}
+
 fn serve(
     mut stream: TcpStream,
     reply: &Mutex<Reply>,
@@ -136,15 +151,9 @@ fn serve(
     stop: &AtomicBool,
 ) {
     let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
+    let Some(head) = read_head(&mut stream) else {
+        return;
+    };
     requests
         .lock()
         .unwrap()
