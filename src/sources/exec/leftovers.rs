@@ -203,40 +203,19 @@ fn reap(pid: i32) -> bool {
 /// Kills what the run `marker` (whose main child led the process group `pgid`) left
 /// behind, and reaps what became ours; returns how many processes were killed.
 pub fn clean(marker: &str, pgid: Option<i32>) -> usize {
-    let me = std::process::id() as i32;
-    let adopted = SUBREAPER.load(Ordering::Relaxed);
-    let mut killed = 0;
-    let mut to_reap = Vec::new();
-    for pid in pids() {
-        if pid == me {
-            continue;
-        }
-        let Some(s) = stat(pid) else { continue };
-        let ours = s.ppid == me && adopted;
+    let (killed, mut to_reap) = kill_where(|pid, s, ours| {
+        // A main child still in flight is its run's to end (tokio reaps it).
         if ours && in_flight(|f| f.pids.contains(&pid)) {
-            continue;
+            return false;
         }
-        if s.state == 'Z' {
-            if ours {
-                to_reap.push(pid);
-            }
-            continue;
-        }
-        let found = pgid.is_some_and(|g| g == s.pgrp) || {
+        pgid.is_some_and(|g| g == s.pgrp) || {
             let m = marker_of(pid);
             m.as_deref() == Some(marker)
                 // An adopted orphan of no run in flight: nobody else will end it.
                 || (ours && !m.is_some_and(|m| in_flight(|f| f.markers.contains(&m))))
-        };
-        if found {
-            kill_checked(pid, s.start);
-            killed += 1;
-            if ours {
-                to_reap.push(pid);
-            }
         }
-    }
-    if adopted {
+    });
+    if SUBREAPER.load(Ordering::Relaxed) {
         // A killed process takes a moment to become a zombie; its children come to us too
         // and are found by the next sweep.
         let deadline = Instant::now() + Duration::from_secs(1);
@@ -254,29 +233,15 @@ pub fn clean(marker: &str, pgid: Option<i32>) -> usize {
 /// process' children come to us a moment later), at most for `limit`. A run's own sweep
 /// is a task of the runtime, which may be gone by then: nothing may outlive the exporter.
 pub fn sweep_at_exit(limit: Duration) -> usize {
-    let me = std::process::id() as i32;
-    let prefix = format!("{me}.");
-    let adopted = SUBREAPER.load(Ordering::Relaxed);
+    let prefix = format!("{}.", std::process::id());
     let deadline = Instant::now() + limit;
     let mut killed = 0;
     loop {
-        let mut found = 0;
-        for pid in pids() {
-            if pid == me {
-                continue;
-            }
-            let Some(s) = stat(pid) else { continue };
-            let ours = s.ppid == me && adopted;
-            if s.state == 'Z' {
-                if ours {
-                    reap(pid);
-                }
-                continue;
-            }
-            if ours || marker_of(pid).is_some_and(|m| m.starts_with(&prefix)) {
-                kill_checked(pid, s.start);
-                found += 1;
-            }
+        let (found, to_reap) = kill_where(|pid, _, ours| {
+            ours || marker_of(pid).is_some_and(|m| m.starts_with(&prefix))
+        });
+        for pid in to_reap {
+            reap(pid);
         }
         killed += found;
         if found == 0 || Instant::now() >= deadline {
@@ -284,4 +249,34 @@ pub fn sweep_at_exit(limit: Duration) -> usize {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// One pass over `/proc`: kills every live process `wanted(pid, stat, ours)` selects
+/// (`ours`: an orphan adopted as subreaper), never this one. Returns how many were killed
+/// and the adopted ones to reap: those killed, and zombies already.
+fn kill_where(wanted: impl Fn(i32, &Stat, bool) -> bool) -> (usize, Vec<i32>) {
+    let me = std::process::id() as i32;
+    let adopted = SUBREAPER.load(Ordering::Relaxed);
+    let (mut killed, mut to_reap) = (0, Vec::new());
+    for pid in pids() {
+        if pid == me {
+            continue;
+        }
+        let Some(s) = stat(pid) else { continue };
+        let ours = s.ppid == me && adopted;
+        if s.state == 'Z' {
+            if ours && !in_flight(|f| f.pids.contains(&pid)) {
+                to_reap.push(pid);
+            }
+            continue;
+        }
+        if wanted(pid, &s, ours) {
+            kill_checked(pid, s.start);
+            killed += 1;
+            if ours {
+                to_reap.push(pid);
+            }
+        }
+    }
+    (killed, to_reap)
 }
