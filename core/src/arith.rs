@@ -31,48 +31,48 @@ pub(crate) fn sub(cur: Number, prev: Number) -> Option<Number> {
 /// bucket above its count. The sum decides nothing: negative observations are legal and
 /// make it go down while the counts rise.
 pub(crate) fn sub_histogram(cur: &Histogram, prev: &Histogram) -> Option<Histogram> {
-    if cur.bounds != prev.bounds || cur.count < prev.count {
+    if cur.bounds() != prev.bounds() || cur.count() < prev.count() {
         return None;
     }
     let own = |h: &Histogram, i: usize| {
-        let below = if i == 0 { 0 } else { h.counts[i - 1] };
-        let upto = h.counts.get(i).copied().unwrap_or(h.count);
+        let below = if i == 0 { 0 } else { h.counts()[i - 1] };
+        let upto = h.counts().get(i).copied().unwrap_or(h.count());
         upto.saturating_sub(below)
     };
-    if (0..=cur.counts.len()).any(|i| own(cur, i) < own(prev, i)) {
+    if (0..=cur.counts().len()).any(|i| own(cur, i) < own(prev, i)) {
         return None;
     }
-    let mut counts = Vec::with_capacity(cur.counts.len());
-    for (c, p) in cur.counts.iter().zip(&prev.counts) {
+    let mut counts = Vec::with_capacity(cur.counts().len());
+    for (c, p) in cur.counts().iter().zip(prev.counts()) {
         counts.push(c.checked_sub(*p)?);
     }
-    Some(Histogram {
-        bounds: cur.bounds.clone(),
+    Some(Histogram::from_parts(
+        cur.bounds().to_vec(),
         counts,
-        count: cur.count - prev.count,
-        sum: cur.sum - prev.sum,
-    })
+        cur.count() - prev.count(),
+        cur.sum() - prev.sum(),
+    ))
 }
 
 /// `total + delta`. When the bounds differ (the source changed its buckets), the buckets
 /// start again from `delta` while count and sum keep accumulating, so neither goes down.
 pub(crate) fn sum_histogram(total: &Histogram, delta: &Histogram) -> Histogram {
-    let counts = if total.bounds == delta.bounds {
+    let counts = if total.bounds() == delta.bounds() {
         total
-            .counts
+            .counts()
             .iter()
-            .zip(&delta.counts)
+            .zip(delta.counts())
             .map(|(t, d)| t.saturating_add(*d))
             .collect()
     } else {
-        delta.counts.clone()
+        delta.counts().to_vec()
     };
-    Histogram {
-        bounds: delta.bounds.clone(),
+    Histogram::from_parts(
+        delta.bounds().to_vec(),
         counts,
-        count: total.count.saturating_add(delta.count),
-        sum: total.sum + delta.sum,
-    }
+        total.count().saturating_add(delta.count()),
+        total.sum() + delta.sum(),
+    )
 }
 
 #[cfg(test)]

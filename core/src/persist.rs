@@ -118,11 +118,11 @@ pub fn histogram(out: &mut String, h: &Histogram) {
     };
     list(
         out,
-        &mut h.bounds.iter().map(|b| format!("{:x}", b.to_bits())),
+        &mut h.bounds().iter().map(|b| format!("{:x}", b.to_bits())),
     );
     out.push('|');
-    list(out, &mut h.counts.iter().map(|c| c.to_string()));
-    let _ = write!(out, "|{}|{:x}", h.count, h.sum.to_bits());
+    list(out, &mut h.counts().iter().map(|c| c.to_string()));
+    let _ = write!(out, "|{}|{:x}", h.count(), h.sum().to_bits());
 }
 
 /// Reads back (and validates) what [`histogram`] wrote.
@@ -138,18 +138,18 @@ pub fn parse_histogram(s: &str) -> Result<Histogram, String> {
             .collect::<Vec<_>>()
     };
     let bits = |x: &str| u64::from_str_radix(x, 16).map_err(|_| format!("bad float {x:?}"));
-    let h = Histogram {
-        bounds: split(bounds)
+    let h = Histogram::from_parts(
+        split(bounds)
             .iter()
             .map(|b| bits(b).map(f64::from_bits))
             .collect::<Result<_, _>>()?,
-        counts: split(counts)
+        split(counts)
             .iter()
             .map(|c| c.parse().map_err(|_| format!("bad count {c:?}")))
             .collect::<Result<_, _>>()?,
-        count: count.parse().map_err(|_| format!("bad count {count:?}"))?,
-        sum: f64::from_bits(bits(sum)?),
-    };
+        count.parse().map_err(|_| format!("bad count {count:?}"))?,
+        f64::from_bits(bits(sum)?),
+    );
     h.validate().map_err(|e| e.to_string())?;
     Ok(h)
 }
@@ -327,7 +327,7 @@ mod tests {
         let TrackedValue::Histogram { total, delta } = &out[0].value else {
             panic!()
         };
-        assert_eq!((total.count, delta.count), (3, 1));
+        assert_eq!((total.count(), delta.count()), (3, 1));
     }
 
     #[test]

@@ -73,7 +73,7 @@ impl Sample {
     }
 
     /// Adds a label (replacing one with the same key).
-    pub fn with_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn with_label(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Self {
         self.key.labels.insert(key, value);
         self
     }

@@ -86,13 +86,31 @@ impl std::error::Error for HistogramError {}
 /// );
 /// # Ok::<(), HistogramError>(())
 /// ```
+#[derive(Clone, PartialEq)]
+pub struct Histogram(
+    // Private, so the representation can change; read through the accessors. Boxed: a
+    // snapshot's every sample is as large as the largest `Value`, and most are counters
+    // and gauges (an inline histogram made each sample 50 bytes larger).
+    Box<Parts>,
+);
+
 #[derive(Clone, Debug, PartialEq)]
-pub struct Histogram {
-    // Fields stay private so the representation can change; read through the accessors.
-    pub(crate) bounds: Vec<f64>,
-    pub(crate) counts: Vec<u64>,
-    pub(crate) count: u64,
-    pub(crate) sum: f64,
+struct Parts {
+    bounds: Vec<f64>,
+    counts: Vec<u64>,
+    count: u64,
+    sum: f64,
+}
+
+impl std::fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Histogram")
+            .field("bounds", &self.0.bounds)
+            .field("counts", &self.0.counts)
+            .field("count", &self.0.count)
+            .field("sum", &self.0.sum)
+            .finish()
+    }
 }
 
 impl Histogram {
@@ -113,12 +131,12 @@ impl Histogram {
     /// source's histogram on as given and let the [`DeltaTracker`](crate::DeltaTracker)
     /// reject a broken one (counted as [`RejectReason::InvalidHistogram`](crate::RejectReason)).
     pub fn from_parts(bounds: Vec<f64>, counts: Vec<u64>, count: u64, sum: f64) -> Self {
-        Histogram {
+        Histogram(Box::new(Parts {
             bounds,
             counts,
             count,
             sum,
-        }
+        }))
     }
 
     /// Builds a histogram from raw observations and bucket bounds (the form registries that
@@ -135,52 +153,47 @@ impl Histogram {
                 }
             }
         }
-        Histogram {
-            bounds,
-            counts,
-            count: observations.len() as u64,
-            sum,
-        }
+        Histogram::from_parts(bounds, counts, observations.len() as u64, sum)
     }
 
     /// Upper bounds of the finite buckets, strictly increasing.
     pub fn bounds(&self) -> &[f64] {
-        &self.bounds
+        &self.0.bounds
     }
 
     /// Cumulative count per finite bound (as many as [`bounds`](Self::bounds)).
     pub fn counts(&self) -> &[u64] {
-        &self.counts
+        &self.0.counts
     }
 
     /// Total number of observations (the `+Inf` bucket).
     pub fn count(&self) -> u64 {
-        self.count
+        self.0.count
     }
 
     /// Sum of all observations.
     pub fn sum(&self) -> f64 {
-        self.sum
+        self.0.sum
     }
 
     /// Checks the shape rules; returns the first one broken.
     pub fn validate(&self) -> Result<(), HistogramError> {
-        if self.bounds.len() != self.counts.len() {
+        if self.0.bounds.len() != self.0.counts.len() {
             return Err(HistogramError::LengthMismatch);
         }
-        if self.bounds.iter().any(|b| !b.is_finite()) {
+        if self.0.bounds.iter().any(|b| !b.is_finite()) {
             return Err(HistogramError::NonFiniteBound);
         }
-        if !self.bounds.windows(2).all(|w| w[0] < w[1]) {
+        if !self.0.bounds.windows(2).all(|w| w[0] < w[1]) {
             return Err(HistogramError::BoundsNotIncreasing);
         }
-        if !self.counts.windows(2).all(|w| w[0] <= w[1]) {
+        if !self.0.counts.windows(2).all(|w| w[0] <= w[1]) {
             return Err(HistogramError::CountsNotCumulative);
         }
-        if self.counts.last().is_some_and(|&c| c > self.count) {
+        if self.0.counts.last().is_some_and(|&c| c > self.0.count) {
             return Err(HistogramError::BucketAboveCount);
         }
-        if !self.sum.is_finite() {
+        if !self.0.sum.is_finite() {
             return Err(HistogramError::NonFiniteSum);
         }
         Ok(())
@@ -236,16 +249,15 @@ mod tests {
     #[test]
     fn histogram_from_observations_is_cumulative() {
         let h = Histogram::from_observations(vec![0.1, 1.0], &[0.05, 0.5, 2.0, 0.1]);
-        assert_eq!(h.counts, vec![2, 3]);
-        assert_eq!(h.count, 4);
-        assert!((h.sum - 2.65).abs() < 1e-9);
+        assert_eq!(h.counts(), [2, 3]);
+        assert_eq!(h.count(), 4);
+        assert!((h.sum() - 2.65).abs() < 1e-9);
         assert!(h.validate().is_ok());
     }
 
     #[test]
     fn histogram_validation_names_the_problem() {
-        let mut h = Histogram::from_observations(vec![1.0, 2.0], &[1.0]);
-        h.bounds = vec![2.0, 1.0];
+        let h = Histogram::from_parts(vec![2.0, 1.0], vec![1, 1], 1, 1.0);
         assert_eq!(h.validate(), Err(HistogramError::BoundsNotIncreasing));
         assert_eq!(
             HistogramError::BoundsNotIncreasing.to_string(),

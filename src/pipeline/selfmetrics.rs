@@ -32,6 +32,9 @@ pub struct Telemetry {
     pub shutting_down: AtomicBool,
     /// The outcome of the last config load (the start counts as one), once there is one.
     pub reload: ReloadStats,
+    /// How long the last `/metrics` body took to render (and compress), in nanoseconds: a
+    /// body is made on the first scrape of a view that asks for it.
+    pub render_nanos: AtomicU64,
 }
 
 /// The outcome of the last config (re)load, as Prometheus reports its own.
@@ -123,7 +126,8 @@ pub struct CycleFigures {
     pub cycle: u64,
     /// Duration of the previous complete cycle (pull to publish).
     pub cycle_duration: Duration,
-    /// Time to render the previous text body.
+    /// Time the sinks' publish hooks took in the previous cycle (the bodies themselves
+    /// are rendered when first scraped: see [`Telemetry::render_nanos`]).
     pub render_duration: Duration,
     /// Points published in the previous cycle.
     pub series: usize,
@@ -192,10 +196,10 @@ impl SelfMetrics {
         add(
             Sample::gauge(
                 "snapbridge_render_duration",
-                figures.render_duration.as_secs_f64(),
+                telemetry.render_nanos.load(Ordering::Relaxed) as f64 / 1e9,
             )
             .with_unit("s"),
-            "Time to render the last /metrics body",
+            "Time to render (and compress) the last /metrics body, on the first scrape of a cycle that asked for it",
         );
         add(
             Sample::gauge("snapbridge_last_cycle_timestamp", secs(now)).with_unit("s"),
@@ -355,7 +359,7 @@ impl SelfMetrics {
             let family = families
                 .get_or_register(&info.key.name, info.kind, info.unit, help)
                 .ok()?;
-            let labels = info.key.labels.as_slice().to_vec();
+            let labels = info.key.labels.clone().into_vec();
             Some(Arc::new(SeriesMeta::new(family, labels)))
         };
         self.tracker.observe(now, samples, attach, out);

@@ -263,7 +263,7 @@ impl SourceRuntime {
                     return None;
                 }
             };
-            let labels = merge_labels(static_labels, info.key.labels.as_slice(), info.kind);
+            let labels = merge_labels(static_labels, &info.key.labels, info.kind);
             let meta = Arc::new(SeriesMeta::new(family, labels));
             if !identities.claim(&meta) {
                 drops.duplicate += 1;
@@ -409,7 +409,7 @@ impl SourceRuntime {
 /// a label the exposition itself sets for the kind (`le` on a histogram's buckets).
 fn merge_labels(
     static_labels: &[(String, String)],
-    own: &[(String, String)],
+    own: &snapbridge_core::Labels,
     kind: Kind,
 ) -> Vec<(String, String)> {
     let reserved = |k: &str| crate::names::is_reserved_label(k, kind);
@@ -424,9 +424,9 @@ fn merge_labels(
     }
     for (k, v) in own {
         if reserved(k) || static_labels.iter().any(|(sk, _)| sk == k) {
-            out.push((format!("exported_{k}"), v.clone()));
+            out.push((format!("exported_{k}"), v.to_string()));
         } else {
-            out.push((k.clone(), v.clone()));
+            out.push((k.to_string(), v.to_string()));
         }
     }
     out.sort();
@@ -447,7 +447,7 @@ mod tests {
             ("service".to_string(), "papyra".to_string()),
             ("source".to_string(), "a".to_string()),
         ];
-        let own = vec![("source".to_string(), "inner".to_string())];
+        let own = snapbridge_core::Labels::from_pairs([("source", "inner")]);
         let merged = merge_labels(&statics, &own, Kind::Gauge);
         let keys: Vec<_> = merged.iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(
@@ -459,7 +459,7 @@ mod tests {
     #[test]
     fn a_histogram_s_own_le_is_kept_as_exported_le() {
         let statics = vec![("source".to_string(), "a".to_string())];
-        let own = vec![("le".to_string(), "spoof".to_string())];
+        let own = snapbridge_core::Labels::from_pairs([("le", "spoof")]);
         let keys = |kind| {
             merge_labels(&statics, &own, kind)
                 .iter()

@@ -8,11 +8,13 @@
 //! back: at 1M series that is some 300 MB less, and the steady cycle's key check touches
 //! one or two cache lines on the tracker's side instead of eight.
 //!
-//! Layout: the name, then each label's key and value in the key's (sorted) order, each
-//! string written as its length (LEB128) followed by its bytes. The encoding is
-//! unambiguous, so two keys are equal exactly when their encodings are.
+//! Layout: the name, written as its length (LEB128) followed by its bytes, then the labels'
+//! own packed bytes (see [`crate::Labels`]). The encoding is unambiguous, so two keys are
+//! equal exactly when their encodings are, and a key check is a comparison of the name
+//! and one `memcmp` of the labels.
 
 use crate::SeriesKey;
+use crate::labels::{Iter, next_str, put_str, varint_len};
 
 /// A [`SeriesKey`] packed into one boxed byte string (see the module docs).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,16 +23,11 @@ pub(crate) struct PackedKey(Box<[u8]>);
 impl PackedKey {
     /// Packs `key`.
     pub(crate) fn new(key: &SeriesKey) -> Self {
-        let mut size = varint_len(key.name.len()) + key.name.len();
-        for (k, v) in key.labels.iter() {
-            size += varint_len(k.len()) + k.len() + varint_len(v.len()) + v.len();
-        }
+        let labels = key.labels.packed();
+        let size = varint_len(key.name.len()) + key.name.len() + labels.len();
         let mut out = Vec::with_capacity(size);
-        put(&mut out, &key.name);
-        for (k, v) in key.labels.iter() {
-            put(&mut out, k);
-            put(&mut out, v);
-        }
+        put_str(&mut out, &key.name);
+        out.extend_from_slice(labels);
         PackedKey(out.into_boxed_slice())
     }
 
@@ -38,15 +35,7 @@ impl PackedKey {
     /// difference and allocates nothing.
     pub(crate) fn matches(&self, key: &SeriesKey) -> bool {
         let mut rest = &*self.0;
-        if !take_equal(&mut rest, key.name.as_bytes()) {
-            return false;
-        }
-        for (k, v) in key.labels.iter() {
-            if !take_equal(&mut rest, k.as_bytes()) || !take_equal(&mut rest, v.as_bytes()) {
-                return false;
-            }
-        }
-        rest.is_empty()
+        take_equal(&mut rest, key.name.as_bytes()) && rest == key.labels.packed()
     }
 
     /// The name.
@@ -56,65 +45,17 @@ impl PackedKey {
     }
 
     /// The label pairs, in sorted order.
-    pub(crate) fn labels(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+    pub(crate) fn labels(&self) -> Iter<'_> {
         let mut rest = &*self.0;
         let _name = next_str(&mut rest);
-        std::iter::from_fn(move || Some((next_str(&mut rest)?, next_str(&mut rest)?)))
+        Iter::over(rest)
     }
 
     /// The key unpacked.
     #[cfg(test)]
     pub(crate) fn unpack(&self) -> SeriesKey {
-        let labels = self
-            .labels()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        SeriesKey::new(self.name(), crate::Labels::from_vec(labels))
+        SeriesKey::new(self.name(), self.labels().collect())
     }
-}
-
-fn varint_len(mut n: usize) -> usize {
-    let mut len = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        len += 1;
-    }
-    len
-}
-
-fn put(out: &mut Vec<u8>, s: &str) {
-    let mut n = s.len();
-    while n >= 0x80 {
-        out.push((n as u8 & 0x7f) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-    out.extend_from_slice(s.as_bytes());
-}
-
-/// Reads one length; `None` at the end (or on a malformed length, which `new` never
-/// writes).
-fn next_len(rest: &mut &[u8]) -> Option<usize> {
-    let mut n = 0usize;
-    let mut shift = 0u32;
-    loop {
-        let (&b, tail) = rest.split_first()?;
-        *rest = tail;
-        n |= usize::from(b & 0x7f).checked_shl(shift)?;
-        if b < 0x80 {
-            return Some(n);
-        }
-        shift += 7;
-    }
-}
-
-/// Reads one string written by [`put`].
-fn next_str<'a>(rest: &mut &'a [u8]) -> Option<&'a str> {
-    let n = next_len(rest)?;
-    let (s, tail) = (rest.get(..n)?, rest.get(n..)?);
-    *rest = tail;
-    // Written from a `&str` by `put`, so it is UTF-8; checked rather than trusted.
-    std::str::from_utf8(s).ok()
 }
 
 /// Reads one string and compares it with `s`.
@@ -131,7 +72,7 @@ fn take_equal(rest: &mut &[u8], s: &[u8]) -> bool {
         *rest = &tail[n..];
         return true;
     }
-    match next_len(rest) {
+    match crate::labels::next_len(rest) {
         Some(n) if n == s.len() && rest.len() >= n && rest[..n] == *s => {
             *rest = &rest[n..];
             true

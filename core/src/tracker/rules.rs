@@ -112,12 +112,7 @@ pub(super) fn first_sighting(
 }
 
 fn empty_like(h: &Histogram) -> Histogram {
-    Histogram {
-        bounds: h.bounds.clone(),
-        counts: vec![0; h.counts.len()],
-        count: 0,
-        sum: 0.0,
-    }
+    Histogram::from_parts(h.bounds().to_vec(), vec![0; h.counts().len()], 0, 0.0)
 }
 
 /// Applies a new observation to existing state of the same kind. A rejected value leaves the

@@ -40,6 +40,12 @@ impl Exposition {
         }
     }
 
+    /// About how large a body of this view is (its line prefixes and numbers), to allocate
+    /// it once.
+    fn size_hint(&self) -> usize {
+        self.prefixes.as_ref().map_or(1 << 16, |p| p.size_hint())
+    }
+
     /// The cells for `format` under `escaping` (already reduced by [`Exposition::effective`]):
     /// the plain body and its gzipped form.
     fn cells(&self, format: Format, escaping: Escaping) -> &[OnceLock<Bytes>; 2] {
@@ -59,14 +65,14 @@ impl Exposition {
     }
 }
 
-/// The publish hook: renders each view's text body when the view is published, so every
-/// scrape of a cycle is served the same bytes.
+/// The publish hook: attaches to each view the line prefixes its bodies will be rendered
+/// from. Nothing is rendered at publish: a body is made on the first scrape that asks for
+/// it (Prometheus 3 asks for OpenMetrics or protobuf, never the text format the cycle used
+/// to render for it), then every scrape of that view is served the same bytes.
 #[derive(Debug)]
 pub struct Renderer {
-    // Line prefixes of the last views: a steady cycle renders from them.
+    // Line prefixes of the last views: a steady cycle's bodies are rendered from them.
     prefixes: PrefixCache,
-    // The last body's length, so the next one is allocated once.
-    last_len: usize,
 }
 
 impl Renderer {
@@ -74,7 +80,6 @@ impl Renderer {
     pub fn new() -> Self {
         Renderer {
             prefixes: PrefixCache::new(),
-            last_len: 4096,
         }
     }
 }
@@ -87,13 +92,8 @@ impl Default for Renderer {
 
 impl PublishHook for Renderer {
     fn on_publish(&mut self, view: &mut View) {
-        let (text, prefixes) = self
-            .prefixes
-            .render(view, self.last_len + self.last_len / 8);
-        self.last_len = text.len();
-        let exposition = Exposition::new(prefixes);
-        let _ = exposition.cells(Format::Text, Escaping::AllowUtf8)[0].set(text.into());
-        view.attachments.insert(exposition);
+        let prefixes = self.prefixes.prefixes_for(view);
+        view.attachments.insert(Exposition::new(prefixes));
     }
 }
 
@@ -156,7 +156,7 @@ pub fn body_escaped(view: &View, format: Format, escaping: Escaping, gzip: bool)
     let escaping = exposition.effective(view, escaping);
     let [plain, zipped] = exposition.cells(format, escaping);
     let plain = plain
-        .get_or_init(|| render_escaped(view, format, escaping, 1 << 16).into())
+        .get_or_init(|| render_escaped(view, format, escaping, exposition.size_hint()).into())
         .clone();
     if !gzip {
         return plain;

@@ -112,6 +112,24 @@ impl LinePrefixes {
         Some(built)
     }
 
+    /// About how large a body rendered from these prefixes is.
+    pub fn size_hint(&self) -> usize {
+        self.arena.len() + self.lines.len() * 16 + self.families.len() * 128 + 4096
+    }
+
+    /// True when these are the prefixes of `view`'s series: the same family list, and the
+    /// same series (the same metas, held) at each line. A read of each point's meta
+    /// pointer, nothing rendered.
+    pub fn fit(&self, view: &View) -> bool {
+        Arc::ptr_eq(&self.families, &view.families)
+            && self.lines.len() == view.points.len()
+            && self.lines.iter().zip(&self.metas).all(|(line, meta)| {
+                view.points
+                    .get(line.point as usize)
+                    .is_some_and(|p| Arc::ptr_eq(&p.meta, meta))
+            })
+    }
+
     /// The body of `view` in `format`, byte for byte what a render from scratch writes, or
     /// `None` as soon as the view turns out not to have the series these were built for.
     /// `capacity` is a size hint (the previous body's length).
@@ -199,19 +217,20 @@ impl PrefixCache {
         }
     }
 
-    /// The text body of `view`, and the prefixes it was rendered from (checked against
-    /// `view`, so they can be attached to it for the other format), if any.
-    pub fn render(&mut self, view: &View, capacity: usize) -> (Vec<u8>, Option<Arc<LinePrefixes>>) {
+    /// The prefixes to render `view`'s bodies from, checked against it: the last ones
+    /// while they fit, new ones when the series changed, none while the cache sits out
+    /// churn (those bodies are rendered from scratch).
+    pub fn prefixes_for(&mut self, view: &View) -> Option<Arc<LinePrefixes>> {
         if self.skip > 0 {
             self.skip -= 1;
-            return (render_from_scratch(view, Format::Text, capacity), None);
+            return None;
         }
         if let Some(prefixes) = &self.current
-            && let Some(body) = prefixes.render(view, Format::Text, capacity)
+            && prefixes.fit(view)
         {
             self.lasted = true;
             self.misses = 0;
-            return (body, Some(prefixes.clone()));
+            return Some(prefixes.clone());
         }
         self.current = None;
         if !self.lasted {
@@ -219,15 +238,22 @@ impl PrefixCache {
             self.misses += 1;
             self.skip = 1 << self.misses.min(MAX_SKIP_SHIFT);
             self.lasted = true;
-            return (render_from_scratch(view, Format::Text, capacity), None);
+            return None;
         }
         self.lasted = false;
         self.current = LinePrefixes::build(view).map(Arc::new);
-        match &self.current {
-            Some(p) => match p.render(view, Format::Text, capacity) {
-                Some(body) => (body, Some(p.clone())),
-                None => (render_from_scratch(view, Format::Text, capacity), None),
-            },
+        self.current.clone().filter(|p| p.fit(view))
+    }
+
+    /// The text body of `view`, and the prefixes it was rendered from (checked against
+    /// `view`), if any: [`prefixes_for`](Self::prefixes_for), then the render.
+    pub fn render(&mut self, view: &View, capacity: usize) -> (Vec<u8>, Option<Arc<LinePrefixes>>) {
+        let prefixes = self.prefixes_for(view);
+        let body = prefixes
+            .as_ref()
+            .and_then(|p| p.render(view, Format::Text, capacity));
+        match body {
+            Some(body) => (body, prefixes),
             None => (render_from_scratch(view, Format::Text, capacity), None),
         }
     }

@@ -324,7 +324,12 @@ fn metrics(endpoint: &Endpoint, req: &Request<Incoming>) -> Response<Full<Bytes>
     let bytes = if body_escaped_ready(&view, format, escaping, gzip) {
         body_escaped(&view, format, escaping, gzip)
     } else {
-        crate::blocking::off_the_reactor(|| body_escaped(&view, format, escaping, gzip))
+        let started = std::time::Instant::now();
+        let bytes =
+            crate::blocking::off_the_reactor(|| body_escaped(&view, format, escaping, gzip));
+        let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        (endpoint.telemetry.render_nanos).store(took, Ordering::Relaxed);
+        bytes
     };
     endpoint
         .telemetry

@@ -69,7 +69,7 @@ impl Collector {
         sort_last_wins(labels);
         if let Some(prev) = self.samples.get_mut(self.len)
             && prev.key.name == name
-            && same_labels(prev.key.labels.as_slice(), labels)
+            && same_labels(&prev.key.labels, labels)
         {
             prev.value = value;
             set_text(&mut prev.unit, unit);
@@ -79,12 +79,9 @@ impl Collector {
             self.len += 1;
             return;
         }
-        let pairs = labels
-            .drain(..)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+        let key = SeriesKey::new(name, Labels::from_pairs(labels.drain(..)));
         self.push(Sample {
-            key: SeriesKey::new(name, Labels::from_vec(pairs)),
+            key,
             value,
             unit: unit.map(str::to_string),
             description: description.map(str::to_string),
@@ -223,12 +220,9 @@ fn sort_last_wins(raw: &mut RawLabels<'_>) {
     raw.truncate(kept);
 }
 
-fn same_labels(kept: &[(String, String)], read: &RawLabels<'_>) -> bool {
-    kept.len() == read.len()
-        && kept
-            .iter()
-            .zip(read)
-            .all(|((k, v), (rk, rv))| k == rk && v == rv)
+fn same_labels(kept: &Labels, read: &RawLabels<'_>) -> bool {
+    let kept = kept.iter();
+    kept.len() == read.len() && kept.zip(read).all(|((k, v), (rk, rv))| k == rk && v == rv)
 }
 
 /// Sets a kept unit or description, allocating only when it changed.
