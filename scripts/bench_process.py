@@ -93,7 +93,7 @@ def data_process(args):
         with open(tmp, "wb") as f:
             f.write(doc)
         os.replace(tmp, args.data_file)
-        time.sleep(1.0)
+        time.sleep(args.interval)
 
 
 def cpu_seconds(pid):
@@ -124,8 +124,8 @@ def wait_http(url, timeout=60, check=lambda body: True):
     raise SystemExit(f"timed out waiting for {url}")
 
 
-def measure(name, pid, scrape_url, secs, accept=None):
-    """Scrapes every second for `secs` after a warm-up; returns one result row."""
+def measure(name, pid, scrape_url, secs, accept=None, period=1.0):
+    """Scrapes every `period` s for `secs` after a warm-up; returns one result row."""
     scrape_times = []
     stop = threading.Event()
 
@@ -139,11 +139,11 @@ def measure(name, pid, scrape_url, secs, accept=None):
                 scrape_times.append(time.perf_counter() - t)
             except OSError as e:
                 print(f"{name}: scrape failed: {e}", file=sys.stderr)
-            stop.wait(max(0.0, 1.0 - (time.perf_counter() - t)))
+            stop.wait(max(0.0, period - (time.perf_counter() - t)))
 
     th = threading.Thread(target=scraper, daemon=True)
     th.start()
-    time.sleep(5)  # warm-up: first cycles, first renders
+    time.sleep(max(5.0, 3 * period))  # warm-up: first cycles, first renders
     scrape_times.clear()
     c0, t0 = cpu_seconds(pid), time.time()
     time.sleep(secs)
@@ -170,7 +170,7 @@ def run_snapbridge(args, kind, tmp):
     config = os.path.join(tmp, f"{kind}.toml")
     with open(config, "w") as f:
         f.write(
-            f'interval = "1s"\nmax_staleness = "10m"\n[prometheus]\nlisten = "127.0.0.1:{port}"\n'
+            f'interval = "{round(args.interval * 1000)}ms"\nmax_staleness = "10m"\n[prometheus]\nlisten = "127.0.0.1:{port}"\n'
             f'[[source]]\nname = "bench"\n{source}max_series = {args.series * 2}\nmax_bytes = "256MiB"\n'
         )
     proc = subprocess.Popen(
@@ -180,11 +180,18 @@ def run_snapbridge(args, kind, tmp):
     )
     try:
         url = f"http://127.0.0.1:{port}/metrics"
-        wait_http(url, check=lambda b: b.count(b"\nmetric_") >= args.series // 2)
-        return measure(f"snapbridge, `{kind}` source", proc.pid, url, args.secs, PROM3_ACCEPT)
+        wait_http(url, timeout=startup_secs(args), check=lambda b: b.count(b"\nmetric_") >= args.series // 2)
+        return measure(
+            f"snapbridge, `{kind}` source", proc.pid, url, args.secs, PROM3_ACCEPT, args.interval
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def startup_secs(args):
+    """How long the first document and the first complete view may take."""
+    return 60 + args.series / 10_000 * max(1.0, args.interval)
 
 
 def run_otelcol(args, tmp):
@@ -220,6 +227,10 @@ def main():
     ap.add_argument("--binary", default="target/release/snapbridge")
     ap.add_argument("--otelcol", help="also measure this OpenTelemetry Collector binary")
     ap.add_argument("--cases", default="file,http", help="snapbridge cases to run (file,http)")
+    ap.add_argument(
+        "--interval", type=float, default=1.0,
+        help="seconds between rewrites of the document, pulls and scrapes (1M series: 10)",
+    )
     ap.add_argument("--data-process", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--data-file", help=argparse.SUPPRESS)
     ap.add_argument("--data-port", type=int, help=argparse.SUPPRESS)
@@ -232,17 +243,25 @@ def main():
         args.data_port = free_port()
         data = subprocess.Popen(
             [sys.executable, __file__, "--data-process", "--series", str(args.series),
-             "--data-file", args.data_file, "--data-port", str(args.data_port)]
+             "--data-file", args.data_file, "--data-port", str(args.data_port),
+             "--interval", str(args.interval)]
         )
         try:
-            wait_http(f"http://127.0.0.1:{args.data_port}/json", check=lambda b: len(b) > 2)
+            wait_http(
+                f"http://127.0.0.1:{args.data_port}/json",
+                timeout=startup_secs(args),
+                check=lambda b: len(b) > 2,
+            )
             rows = [run_snapbridge(args, kind, tmp) for kind in args.cases.split(",") if kind]
             if args.otelcol:
                 rows.append(run_otelcol(args, tmp))
         finally:
             data.kill()
             data.wait()
-    print(f"\n{args.series} series, pulled and scraped every second, {args.secs} s measured\n")
+    print(
+        f"\n{args.series} series, pulled and scraped every {args.interval} s,"
+        f" {args.secs} s measured\n"
+    )
     print("| process | CPU s per s | RSS | peak RSS | scrape p50 | scrapes |")
     print("|---|---|---|---|---|---|")
     for r in rows:

@@ -94,6 +94,37 @@ impl Labels {
         Iter::over(&self.0)
     }
 
+    /// True when the set holds exactly `pairs`, given sorted by key with distinct keys (as
+    /// [`iter`](Self::iter) gives them): compared byte for byte where they are packed, with
+    /// no allocation and no decoding, so a source can tell cheaply that a series it read
+    /// again has the labels it kept.
+    pub fn eq_sorted<I, K, V>(&self, pairs: I) -> bool
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut rest = &self.0[..];
+        let mut remaining = if rest.is_empty() {
+            0
+        } else {
+            match next_len(&mut rest) {
+                Some(n) => n,
+                None => return false,
+            }
+        };
+        for (k, v) in pairs {
+            if remaining == 0
+                || !take_equal(&mut rest, k.as_ref().as_bytes())
+                || !take_equal(&mut rest, v.as_ref().as_bytes())
+            {
+                return false;
+            }
+            remaining -= 1;
+        }
+        remaining == 0 && rest.is_empty()
+    }
+
     /// Gives the pairs back, sorted by key.
     pub fn into_vec(self) -> Vec<(String, String)> {
         self.iter()
@@ -267,6 +298,29 @@ pub(crate) fn next_str<'a>(rest: &mut &'a [u8]) -> Option<&'a str> {
     std::str::from_utf8(s).ok()
 }
 
+/// Reads one string written by [`put_str`] and compares it with `s`, without decoding it.
+#[inline]
+pub(crate) fn take_equal(rest: &mut &[u8], s: &[u8]) -> bool {
+    // Short strings (nearly all) have a one-byte length: compare it and the bytes at once.
+    if let Some((&b, tail)) = rest.split_first()
+        && b < 0x80
+    {
+        let n = usize::from(b);
+        if n != s.len() || tail.len() < n || tail[..n] != *s {
+            return false;
+        }
+        *rest = &tail[n..];
+        return true;
+    }
+    match next_len(rest) {
+        Some(n) if n == s.len() && rest.len() >= n && rest[..n] == *s => {
+            *rest = &rest[n..];
+            true
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,6 +375,17 @@ mod tests {
                 assert_eq!(a == b, i == j);
             }
         }
+        for (i, a) in sets.iter().enumerate() {
+            for (j, b) in sets.iter().enumerate() {
+                assert_eq!(a.eq_sorted(b.iter()), i == j, "{a:?} vs {b:?}");
+            }
+        }
+        let a = Labels::from_pairs([("a", "b"), ("c", "")]);
+        assert!(!a.eq_sorted([("a", "b")]), "fewer pairs");
+        assert!(
+            !a.eq_sorted([("a", "b"), ("c", ""), ("d", "")]),
+            "more pairs"
+        );
         assert_eq!(Labels::from_packed(&[2, 1, b'a', 0]), None, "truncated");
         assert_eq!(Labels::from_packed(&[0]), None, "no pair is no byte");
     }

@@ -14,7 +14,7 @@
 //! and one `memcmp` of the labels.
 
 use crate::SeriesKey;
-use crate::labels::{Iter, next_str, put_str, varint_len};
+use crate::labels::{Iter, next_str, put_str, take_equal, varint_len};
 
 /// A [`SeriesKey`] packed into one boxed byte string (see the module docs).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,29 +55,6 @@ impl PackedKey {
     #[cfg(test)]
     pub(crate) fn unpack(&self) -> SeriesKey {
         SeriesKey::new(self.name(), self.labels().collect())
-    }
-}
-
-/// Reads one string and compares it with `s`.
-#[inline]
-fn take_equal(rest: &mut &[u8], s: &[u8]) -> bool {
-    // Short strings (nearly all) have a one-byte length: compare it and the bytes at once.
-    if let Some((&b, tail)) = rest.split_first()
-        && b < 0x80
-    {
-        let n = usize::from(b);
-        if n != s.len() || tail.len() < n || tail[..n] != *s {
-            return false;
-        }
-        *rest = &tail[n..];
-        return true;
-    }
-    match crate::labels::next_len(rest) {
-        Some(n) if n == s.len() && rest.len() >= n && rest[..n] == *s => {
-            *rest = &rest[n..];
-            true
-        }
-        _ => false,
     }
 }
 
