@@ -30,6 +30,10 @@ pub struct FamilyTable {
     free_ids: Vec<u32>,
     next_id: u32,
     sorted: Arc<Vec<Arc<Family>>>,
+    // Registered since `sorted` was made: merged into it, not sorted again with it (under
+    // churning names a cycle registers a few families among many thousands).
+    added: Vec<Arc<Family>>,
+    // Families were removed since `sorted` was made: it is rebuilt from `by_name`.
     dirty: bool,
 }
 
@@ -124,7 +128,7 @@ impl FamilyTable {
             self.claims.insert(name, exposed.clone());
         }
         self.by_name.insert(exposed, family.clone());
-        self.dirty = true;
+        self.added.push(family.clone());
         Ok(family)
     }
 
@@ -171,13 +175,35 @@ impl FamilyTable {
         self.next_id as usize
     }
 
-    /// Every family, sorted by exposed name (rebuilt only after a registration).
+    /// Every family, sorted by exposed name (made again only after a change: new families
+    /// are sorted among themselves and merged in).
     pub fn sorted(&mut self) -> Arc<Vec<Arc<Family>>> {
         if self.dirty {
             let mut all: Vec<Arc<Family>> = self.by_name.values().cloned().collect();
             all.sort_by(|a, b| a.exposed.cmp(&b.exposed));
             self.sorted = Arc::new(all);
             self.dirty = false;
+            self.added.clear();
+        } else if !self.added.is_empty() {
+            let mut added = std::mem::take(&mut self.added);
+            added.sort_by(|a, b| a.exposed.cmp(&b.exposed));
+            let old = &self.sorted;
+            let mut all = Vec::with_capacity(old.len() + added.len());
+            let (mut i, mut j) = (0, 0);
+            while i < old.len() && j < added.len() {
+                if old[i].exposed <= added[j].exposed {
+                    all.push(old[i].clone());
+                    i += 1;
+                } else {
+                    all.push(added[j].clone());
+                    j += 1;
+                }
+            }
+            all.extend_from_slice(&old[i..]);
+            all.extend_from_slice(&added[j..]);
+            self.sorted = Arc::new(all);
+            added.clear();
+            self.added = added;
         }
         self.sorted.clone()
     }
@@ -274,5 +300,29 @@ mod tests {
             .unwrap();
         assert_eq!(c.id, a.id);
         assert_eq!(t.id_bound(), 2);
+    }
+
+    #[test]
+    fn the_sorted_list_follows_registrations_and_removals() {
+        let mut t = FamilyTable::new();
+        // A cheap deterministic stream of names: some new, some seen, some removed.
+        let mut x = 7u64;
+        for round in 0..40 {
+            for _ in 0..25 {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let name = format!("m_{}", (x >> 33) % 400);
+                let _ = t.get_or_register(&name, Kind::Gauge, None, String::new);
+            }
+            if round % 7 == 3 {
+                let used: Vec<bool> = (0..t.id_bound()).map(|i| i % 3 != 0).collect();
+                t.retain_used(&used);
+            }
+            let got: Vec<String> = t.sorted().iter().map(|f| f.exposed.clone()).collect();
+            let mut want: Vec<String> = t.by_name.keys().cloned().collect();
+            want.sort();
+            assert_eq!(got, want, "round {round}");
+        }
     }
 }
