@@ -38,7 +38,8 @@ const MAX_SKIP_SHIFT: u32 = 6;
 pub struct LinePrefixes {
     /// The family list the lines are grouped by.
     families: Arc<Vec<Arc<Family>>>,
-    /// Per line, in output order: the meta it was built for (held, so never reused).
+    /// Per point, in view order: the meta its line was built for (held, so never reused).
+    /// In view order, so that checking a new view against them reads both front to back.
     metas: Vec<Arc<SeriesMeta>>,
     /// Per line, in output order.
     lines: Vec<Line>,
@@ -83,7 +84,7 @@ impl LinePrefixes {
         }
         let mut built = LinePrefixes {
             families: view.families.clone(),
-            metas: Vec::with_capacity(n),
+            metas: view.points.iter().map(|p| p.meta.clone()).collect(),
             lines: Vec::with_capacity(n),
             family_ends: Vec::with_capacity(view.families.len()),
             arena: Vec::new(),
@@ -105,7 +106,6 @@ impl LinePrefixes {
                     end: u32::try_from(built.arena.len()).ok()?,
                 };
                 built.lines.push(line);
-                built.metas.push(point.meta.clone());
             }
             built.family_ends.push(u32::try_from(starts[r + 1]).ok()?);
         }
@@ -122,12 +122,8 @@ impl LinePrefixes {
     /// pointer, nothing rendered.
     pub fn fit(&self, view: &View) -> bool {
         Arc::ptr_eq(&self.families, &view.families)
-            && self.lines.len() == view.points.len()
-            && self.lines.iter().zip(&self.metas).all(|(line, meta)| {
-                view.points
-                    .get(line.point as usize)
-                    .is_some_and(|p| Arc::ptr_eq(&p.meta, meta))
-            })
+            && self.metas.len() == view.points.len()
+            && (self.metas.iter().zip(&view.points)).all(|(meta, p)| Arc::ptr_eq(&p.meta, meta))
     }
 
     /// The body of `view` in `format`, byte for byte what a render from scratch writes, or
@@ -155,8 +151,9 @@ impl LinePrefixes {
             let own_prefix = format == Format::Text
                 || family.kind != Kind::Counter
                 || family.exposed.ends_with("_total");
-            for (line, meta) in self.lines[first..end].iter().zip(&self.metas[first..end]) {
+            for line in &self.lines[first..end] {
                 let point = view.points.get(line.point as usize)?;
+                let meta = self.metas.get(line.point as usize)?;
                 let prefix = self.arena.get(prefix_start..line.end as usize)?;
                 if !Arc::ptr_eq(&point.meta, meta) {
                     return None;
