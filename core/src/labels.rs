@@ -90,8 +90,8 @@ impl Labels {
     }
 
     /// The pairs, sorted by key.
-    pub fn iter(&self) -> Iter<'_> {
-        Iter::over(&self.0)
+    pub fn iter(&self) -> LabelsIter<'_> {
+        LabelsIter::over(&self.0)
     }
 
     /// True when the set holds exactly `pairs`, given sorted by key with distinct keys (as
@@ -163,21 +163,21 @@ impl Labels {
 
 /// The pairs of a [`Labels`], sorted by key.
 #[derive(Clone, Debug)]
-pub struct Iter<'a> {
+pub struct LabelsIter<'a> {
     rest: &'a [u8],
     remaining: usize,
 }
 
-impl<'a> Iter<'a> {
+impl<'a> LabelsIter<'a> {
     /// The pairs packed in `bytes` (as [`Labels::packed`] gives them).
     pub(crate) fn over(bytes: &'a [u8]) -> Self {
         let mut rest = bytes;
         let remaining = next_len(&mut rest).unwrap_or(0);
-        Iter { rest, remaining }
+        LabelsIter { rest, remaining }
     }
 }
 
-impl<'a> Iterator for Iter<'a> {
+impl<'a> Iterator for LabelsIter<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -194,13 +194,13 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
-impl ExactSizeIterator for Iter<'_> {}
+impl ExactSizeIterator for LabelsIter<'_> {}
 
 impl<'a> IntoIterator for &'a Labels {
     type Item = (&'a str, &'a str);
-    type IntoIter = Iter<'a>;
+    type IntoIter = LabelsIter<'a>;
 
-    fn into_iter(self) -> Iter<'a> {
+    fn into_iter(self) -> LabelsIter<'a> {
         self.iter()
     }
 }

@@ -55,7 +55,7 @@ mod source;
 mod tracker;
 mod value;
 
-pub use labels::Labels;
+pub use labels::{Labels, LabelsIter};
 pub use persist::StateError;
 pub use snapshot::{Sample, SampleRef, SeriesKey, Snapshot};
 pub use source::{MetricsSource, SourceError};

@@ -14,7 +14,7 @@
 //! and one `memcmp` of the labels.
 
 use crate::SeriesKey;
-use crate::labels::{Iter, next_str, put_str, take_equal, varint_len};
+use crate::labels::{LabelsIter, next_str, put_str, take_equal, varint_len};
 
 /// A [`SeriesKey`] packed into one boxed byte string (see the module docs).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,10 +45,10 @@ impl PackedKey {
     }
 
     /// The label pairs, in sorted order.
-    pub(crate) fn labels(&self) -> Iter<'_> {
+    pub(crate) fn labels(&self) -> LabelsIter<'_> {
         let mut rest = &*self.0;
         let _name = next_str(&mut rest);
-        Iter::over(rest)
+        LabelsIter::over(rest)
     }
 
     /// The key unpacked.
