@@ -28,6 +28,7 @@
 
 mod collector;
 pub mod entry;
+mod histogram;
 pub mod node;
 mod walk;
 
