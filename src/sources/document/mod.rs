@@ -30,6 +30,7 @@ mod collector;
 pub mod entry;
 mod histogram;
 pub mod node;
+mod reader;
 mod walk;
 
 use std::sync::Arc;
@@ -243,5 +244,7 @@ pub fn quote_unreadable_tokens(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+#[cfg(test)]
+mod reader_tests;
 #[cfg(test)]
 mod tests;
