@@ -4,7 +4,9 @@ use std::borrow::Cow;
 
 use snapbridge_core::{Labels, Sample, SeriesKey, Snapshot, Value};
 
+use super::entry::Fieldset;
 use super::node::{Fields, Node};
+use super::reader::Held;
 use super::{DocumentOptions, MAX_DEPTH, entry, reason};
 use crate::sources::{Pulled, Rejection};
 
@@ -181,17 +183,42 @@ impl Collector {
         }
     }
 
+    /// One value of a plain map as the streaming reader read it: a tree, or (`None`) the
+    /// fields in `held` (see [`value`](Self::value)).
+    pub fn map_read(
+        &mut self,
+        name: Cow<'_, str>,
+        read: Option<Node<'_>>,
+        held: &mut Held<'_>,
+        opts: &DocumentOptions,
+    ) {
+        match read {
+            Some(node) => self.value(name, &node, opts, 0),
+            None if entry::is_typed(held) => entry::typed(name, held, opts, self),
+            // A group of nested metrics whose keys happen to be entry fields.
+            None => self.value(name, &Node::Object(held.take_fields()), opts, 0),
+        }
+    }
+
+    /// The `i`-th element of an array document as the streaming reader read it: a tree,
+    /// or (`None`) the fields in `held` (see [`array_item`](Self::array_item)).
+    pub fn array_read(
+        &mut self,
+        i: usize,
+        read: Option<Node<'_>>,
+        held: &Held<'_>,
+        opts: &DocumentOptions,
+    ) {
+        match read {
+            Some(node) => self.array_item(i, &node, opts),
+            None => self.array_entry(i, held, opts),
+        }
+    }
+
     /// The `i`-th element of a document that is an array of typed entries with a `"name"`.
     pub fn array_item(&mut self, i: usize, node: &Node<'_>, opts: &DocumentOptions) {
         match node {
-            Node::Object(obj) => match Node::field(obj, "name").and_then(Node::as_str) {
-                Some(name) => entry::typed(Cow::Borrowed(name), obj, opts, self),
-                None => self.reject(
-                    format!("[{i}]"),
-                    reason::INVALID_ENTRY,
-                    "an entry of the array has no \"name\" string".into(),
-                ),
-            },
+            Node::Object(obj) => self.array_entry(i, obj, opts),
             other => self.reject(
                 format!("[{i}]"),
                 reason::INVALID_ENTRY,
@@ -199,6 +226,23 @@ impl Collector {
                     "expected an object with \"name\", found {}",
                     other.describe()
                 ),
+            ),
+        }
+    }
+
+    /// An object element of an array document: a typed entry named by its `"name"`.
+    fn array_entry<'a, F: Fieldset<'a> + ?Sized>(
+        &mut self,
+        i: usize,
+        obj: &F,
+        opts: &DocumentOptions,
+    ) {
+        match obj.field("name").and_then(Node::as_str) {
+            Some(name) => entry::typed(Cow::Borrowed(name), obj, opts, self),
+            None => self.reject(
+                format!("[{i}]"),
+                reason::INVALID_ENTRY,
+                "an entry of the array has no \"name\" string".into(),
             ),
         }
     }

@@ -19,20 +19,47 @@
 use std::borrow::Cow;
 
 use serde_json::Value as Json;
-use snapbridge_core::{Histogram, Number, Value};
+use snapbridge_core::{Number, Value};
 
+use super::collector::RawLabels;
 use super::node::{Fields, Node};
-use super::{Collector, DocumentOptions, reason};
+use super::{Collector, DocumentOptions, histogram, reason};
 use crate::limits::MAX_LABEL_VALUE_BYTES;
 use crate::text::shorten;
 
-type Problem = (&'static str, String);
+/// A rejection's reason and message.
+pub type Problem = (&'static str, String);
+
+/// An entry's fields, looked up by key: the object as the tree route reads it ([`Fields`]),
+/// or the fields the streaming reader held (`reader::Held`). The rules of a typed entry
+/// below are written once against this, so both routes decide alike by construction.
+pub trait Fieldset<'a> {
+    /// The value of the field `key`, the last one when repeated (JSON objects are
+    /// last-wins, as serde_json reads them). Not for `labels`: see
+    /// [`labels_into`](Self::labels_into).
+    fn field(&self, key: &str) -> Option<&Node<'a>>;
+
+    /// Appends the entry's label pairs to `pairs` in document order; a problem with one
+    /// label is the entry's.
+    fn labels_into<'n>(&'n self, pairs: &mut RawLabels<'n>) -> Result<(), Problem>
+    where
+        'a: 'n,
+    {
+        labels_of(self.field("labels"), pairs)
+    }
+}
+
+impl<'a> Fieldset<'a> for Fields<'a> {
+    fn field(&self, key: &str) -> Option<&Node<'a>> {
+        Node::field(self, key)
+    }
+}
 
 /// True when an object is a typed entry rather than a group of nested metrics.
-pub fn is_typed(fields: &Fields<'_>) -> bool {
-    fields
+pub fn is_typed<'a, F: Fieldset<'a> + ?Sized>(fields: &F) -> bool {
+    ["type", "value", "buckets"]
         .iter()
-        .any(|(k, _)| k == "type" || k == "value" || k == "buckets")
+        .any(|k| fields.field(k).is_some())
 }
 
 /// A plain value of a map: a number (kind from the rules), a boolean (0 or 1), or a
@@ -65,19 +92,24 @@ pub fn plain_number(name: Cow<'_, str>, n: Number, opts: &DocumentOptions, out: 
 }
 
 /// A typed entry; `key` names it in rejections and is its name unless it has a `name`.
-pub fn typed(key: Cow<'_, str>, fields: &Fields<'_>, opts: &DocumentOptions, out: &mut Collector) {
+pub fn typed<'a, F: Fieldset<'a> + ?Sized>(
+    key: Cow<'_, str>,
+    fields: &F,
+    opts: &DocumentOptions,
+    out: &mut Collector,
+) {
     if let Err((why, detail)) = build(&key, fields, opts, out) {
         out.reject(key.into_owned(), why, detail);
     }
 }
 
-fn build<'n>(
+fn build<'n, 'a: 'n, F: Fieldset<'a> + ?Sized>(
     key: &'n str,
-    obj: &'n Fields<'_>,
+    obj: &'n F,
     opts: &DocumentOptions,
     out: &mut Collector,
 ) -> Result<(), Problem> {
-    let name = match Node::field(obj, "name") {
+    let name = match obj.field("name") {
         None => key,
         Some(Node::Str(s)) if !s.is_empty() => s,
         Some(other) => {
@@ -92,8 +124,9 @@ fn build<'n>(
     };
     check_name(name)?;
     let mut labels = out.take_scratch();
-    let result =
-        labels_of(Node::field(obj, "labels"), &mut labels).and_then(|()| value_of(name, obj, opts));
+    let result = obj
+        .labels_into(&mut labels)
+        .and_then(|()| value_of(name, obj, opts));
     let value = match result {
         Ok(value) => value,
         Err(e) => {
@@ -101,22 +134,26 @@ fn build<'n>(
             return Err(e);
         }
     };
-    let text = |v: Option<&'n Node<'_>>| -> Option<&'n str> {
+    let text = |v: Option<&'n Node<'a>>| -> Option<&'n str> {
         match v {
             Some(Node::Str(s)) if !s.is_empty() => Some(s),
             _ => None,
         }
     };
-    let unit = text(Node::field(obj, "unit"));
-    let description = text(Node::field(obj, "description"));
+    let unit = text(obj.field("unit"));
+    let description = text(obj.field("description"));
     out.push_series(name, &mut labels, value, unit, description);
     out.give_scratch(labels);
     Ok(())
 }
 
-fn value_of(name: &str, obj: &Fields<'_>, opts: &DocumentOptions) -> Result<Value, Problem> {
-    let kind: Cow<'_, str> = match Node::field(obj, "type") {
-        None if Node::field(obj, "buckets").is_some() => "histogram".into(),
+fn value_of<'a, F: Fieldset<'a> + ?Sized>(
+    name: &str,
+    obj: &F,
+    opts: &DocumentOptions,
+) -> Result<Value, Problem> {
+    let kind: Cow<'_, str> = match obj.field("type") {
+        None if obj.field("buckets").is_some() => "histogram".into(),
         None => "untyped".into(),
         Some(Node::Str(t)) if t.bytes().any(|b| b.is_ascii_uppercase()) => {
             t.to_ascii_lowercase().into()
@@ -130,9 +167,9 @@ fn value_of(name: &str, obj: &Fields<'_>, opts: &DocumentOptions) -> Result<Valu
         }
     };
     let value = match &*kind {
-        "histogram" => Value::Histogram(histogram(obj)?),
+        "histogram" => Value::Histogram(histogram::read(obj)?),
         "counter" | "gauge" | "untyped" => {
-            let raw = Node::field(obj, "value").ok_or_else(|| {
+            let raw = obj.field("value").ok_or_else(|| {
                 (
                     reason::INVALID_ENTRY,
                     "the entry has no \"value\"".to_string(),
@@ -184,7 +221,7 @@ fn check_name(name: &str) -> Result<(), Problem> {
 }
 
 /// Reads `labels` into `pairs` (document order; sorting is the collector's).
-fn labels_of<'n>(
+pub fn labels_of<'n>(
     raw: Option<&'n Node<'_>>,
     pairs: &mut Vec<(Cow<'n, str>, Cow<'n, str>)>,
 ) -> Result<(), Problem> {
@@ -279,104 +316,6 @@ pub fn check_counter(n: Number) -> Result<Number, Problem> {
         Number::Float(_) => Ok(n),
         other => check_counter(Number::Float(other.as_f64())),
     }
-}
-
-fn histogram(obj: &Fields<'_>) -> Result<Histogram, Problem> {
-    let bad = |detail: String| (reason::INVALID_HISTOGRAM, detail);
-    let count_of = |v: &Node<'_>, what: &str| {
-        v.as_u64().ok_or_else(|| {
-            bad(format!(
-                "{what} must be a whole number ≥ 0, found {}",
-                v.describe()
-            ))
-        })
-    };
-    let float_of = |v: &Node<'_>| number(v).ok().map(Number::as_f64);
-    let sum = match Node::field(obj, "sum") {
-        None => None,
-        Some(v) => Some(
-            float_of(v)
-                .ok_or_else(|| bad(format!("\"sum\" must be a number, found {}", v.describe())))?,
-        ),
-    };
-    let count = Node::field(obj, "count")
-        .map(|v| count_of(v, "\"count\""))
-        .transpose()?;
-    let h = match Node::field(obj, "buckets") {
-        Some(Node::Object(buckets)) => {
-            // A repeated bound key is last-wins, as for any repeated key of an object.
-            let mut pairs: Vec<(f64, u64)> = Vec::with_capacity(buckets.len());
-            let mut inf = None;
-            let mut seen = std::collections::HashSet::with_capacity(buckets.len());
-            for (bound, c) in buckets.iter().rev() {
-                if !seen.insert(&**bound) {
-                    continue;
-                }
-                let b = special_float(bound)
-                    .or_else(|| bound.trim().parse::<f64>().ok())
-                    .ok_or_else(|| {
-                        bad(format!(
-                            "bucket bound {:?} is not a number",
-                            shorten(bound, 40)
-                        ))
-                    })?;
-                let c = count_of(c, &format!("bucket {bound:?}"))?;
-                if b == f64::INFINITY {
-                    inf = Some(c);
-                } else {
-                    pairs.push((b, c));
-                }
-            }
-            pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let count = match (count, inf) {
-                (Some(c), Some(i)) if c != i => {
-                    return Err(bad(format!("\"count\" is {c} but the +Inf bucket is {i}")));
-                }
-                (Some(c), _) | (None, Some(c)) => c,
-                (None, None) => return Err(bad("no \"count\" (or \"+Inf\" bucket)".into())),
-            };
-            let sum = sum.ok_or_else(|| bad("no \"sum\"".into()))?;
-            let (bounds, counts) = pairs.into_iter().unzip();
-            Histogram::from_parts(bounds, counts, count, sum)
-        }
-        Some(Node::Array(bounds)) => {
-            let bounds: Vec<f64> = bounds
-                .iter()
-                .map(float_of)
-                .collect::<Option<_>>()
-                .ok_or_else(|| bad("\"buckets\" must be an array of numbers".into()))?;
-            if let Some(Node::Array(samples)) = Node::field(obj, "samples") {
-                let samples: Vec<f64> = samples
-                    .iter()
-                    .map(float_of)
-                    .collect::<Option<_>>()
-                    .ok_or_else(|| bad("\"samples\" must be an array of numbers".into()))?;
-                Histogram::from_observations(bounds, &samples)
-            } else {
-                let Some(Node::Array(counts)) = Node::field(obj, "counts") else {
-                    return Err(bad(
-                        "with \"buckets\" as an array of bounds, give \"counts\" (cumulative) or \"samples\"".into(),
-                    ));
-                };
-                let counts = counts
-                    .iter()
-                    .map(|c| count_of(c, "a bucket count"))
-                    .collect::<Result<Vec<u64>, _>>()?;
-                let count = count.ok_or_else(|| bad("no \"count\"".into()))?;
-                let sum = sum.ok_or_else(|| bad("no \"sum\"".into()))?;
-                Histogram::from_parts(bounds, counts, count, sum)
-            }
-        }
-        Some(other) => {
-            return Err(bad(format!(
-                "\"buckets\" must be an object or an array, found {}",
-                other.describe()
-            )));
-        }
-        None => return Err(bad("a histogram needs \"buckets\"".into())),
-    };
-    h.validate().map_err(|e| bad(e.to_string()))?;
-    Ok(h)
 }
 
 /// What a JSON value is, for messages: `the string "abc"`, `an array`, ...

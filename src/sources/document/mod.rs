@@ -23,12 +23,16 @@
 //! Integers stay exact `u64`. Python writes NaN and infinities as bare `NaN`/`Infinity`
 //! tokens, which are not JSON: they are accepted (see [`quote_unreadable_tokens`]), so a
 //! gauge can be NaN and a NaN counter is rejected by key instead of failing the document.
-//! The work is linear in the document's size: the outer map or array is streamed, each
-//! entry read into a small borrowing tree ([`node`]) and turned into its sample at once.
+//! The work is linear in the document's size: the outer map or array is streamed, and each
+//! entry turned into its sample at once. The usual entry (known fields, each once) is read
+//! field by field into slots (`reader.rs`), with no tree; any other is read into a small
+//! borrowing tree ([`node`]). The same rules ([`entry`]) decide both.
 
 mod collector;
 pub mod entry;
+mod histogram;
 pub mod node;
+mod reader;
 mod walk;
 
 use std::sync::Arc;
@@ -242,5 +246,7 @@ pub fn quote_unreadable_tokens(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+#[cfg(test)]
+mod reader_tests;
 #[cfg(test)]
 mod tests;

@@ -95,6 +95,10 @@ impl<'a> Node<'a> {
 }
 
 fn string_node<'a>(s: Cow<'a, str>) -> Node<'a> {
+    // Every string of a document comes here: the first byte alone rules out the mark.
+    if s.as_bytes().first() != Some(&0) {
+        return Node::Str(s);
+    }
     match s.strip_prefix(OUT_OF_RANGE_MARK) {
         Some(literal) => Node::OutOfRange(Cow::Owned(literal.to_string())),
         None => Node::Str(s),
@@ -118,7 +122,9 @@ impl<'de> de::Deserialize<'de> for Node<'de> {
     }
 }
 
-struct NodeVisitor;
+/// Reads any JSON value as a [`Node`]; the streaming reader hands it what it does not
+/// read itself, so a value is built the same way on both routes.
+pub struct NodeVisitor;
 
 impl<'de> Visitor<'de> for NodeVisitor {
     type Value = Node<'de>;

@@ -7,7 +7,8 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 
 use super::DocumentOptions;
 use super::collector::Collector;
-use super::node::{KeySeed, Node, NodeSeed};
+use super::node::{KeySeed, Node};
+use super::reader::{EntrySeed, Held};
 
 /// What the walk found at the document's root (or at the pointer's target).
 pub enum Found {
@@ -82,9 +83,10 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         let Walk { out, opts, pointer } = self;
         match pointer.split_first() {
             None => {
+                let mut held = Held::default();
                 while let Some(key) = map.next_key_seed(KeySeed)? {
-                    let node = map.next_value_seed(NodeSeed)?;
-                    out.value(key, &node, opts, 0);
+                    let read = map.next_value_seed(EntrySeed { held: &mut held })?;
+                    out.map_read(key, read, &mut held, opts);
                 }
                 Ok(Found::Walked)
             }
@@ -110,9 +112,9 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
         let Walk { out, opts, pointer } = self;
         match pointer.split_first() {
             None => {
-                let mut i = 0;
-                while let Some(node) = seq.next_element_seed(NodeSeed)? {
-                    out.array_item(i, &node, opts);
+                let (mut held, mut i) = (Held::default(), 0);
+                while let Some(read) = seq.next_element_seed(EntrySeed { held: &mut held })? {
+                    out.array_read(i, read, &held, opts);
                     i += 1;
                 }
                 Ok(Found::Walked)
