@@ -265,8 +265,7 @@ fn sort_last_wins(raw: &mut RawLabels<'_>) {
 }
 
 fn same_labels(kept: &Labels, read: &RawLabels<'_>) -> bool {
-    let kept = kept.iter();
-    kept.len() == read.len() && kept.zip(read).all(|((k, v), (rk, rv))| k == rk && v == rv)
+    kept.eq_sorted(read.iter().map(|(k, v)| (k, v)))
 }
 
 /// Sets a kept unit or description, allocating only when it changed.
