@@ -42,8 +42,10 @@ impl Exposition {
 
     /// About how large a body of this view is (its line prefixes and numbers), to allocate
     /// it once.
-    fn size_hint(&self) -> usize {
-        self.prefixes.as_ref().map_or(1 << 16, |p| p.size_hint())
+    fn size_hint(&self, format: Format) -> usize {
+        self.prefixes
+            .as_ref()
+            .map_or(1 << 16, |p| p.size_hint(format))
     }
 
     /// The cells for `format` under `escaping` (already reduced by [`Exposition::effective`]):
@@ -156,7 +158,7 @@ pub fn body_escaped(view: &View, format: Format, escaping: Escaping, gzip: bool)
     let escaping = exposition.effective(view, escaping);
     let [plain, zipped] = exposition.cells(format, escaping);
     let plain = plain
-        .get_or_init(|| render_escaped(view, format, escaping, exposition.size_hint()).into())
+        .get_or_init(|| render_escaped(view, format, escaping, exposition.size_hint(format)).into())
         .clone();
     if !gzip {
         return plain;

@@ -112,9 +112,17 @@ impl LinePrefixes {
         Some(built)
     }
 
-    /// About how large a body rendered from these prefixes is.
-    pub fn size_hint(&self) -> usize {
-        self.arena.len() + self.lines.len() * 16 + self.families.len() * 128 + 4096
+    /// About how large a body in `format` rendered from these prefixes is, rounded up, so
+    /// that it is allocated once: growing a body of megabytes copies it (and touches fresh
+    /// pages) on every render. OpenMetrics writes a `_created` line after each counter:
+    /// about its prefix again plus a timestamp.
+    pub fn size_hint(&self, format: Format) -> usize {
+        let lines = self.arena.len() + self.lines.len() * 24;
+        let headers = self.families.len() * 192 + 4096;
+        match format {
+            Format::Text => lines + headers,
+            Format::OpenMetrics | Format::Protobuf => 2 * lines + headers,
+        }
     }
 
     /// True when these are the prefixes of `view`'s series: the same family list, and the
