@@ -6,8 +6,8 @@
 //!
 //! Each cycle pulls all sources concurrently (each with its own timeout), applies the
 //! results in config order, adds snapbridge's own metrics, hands the new view to each
-//! sink's [`PublishHook`] (the Prometheus sink renders its body there, once) and swaps it
-//! in. A source error never stops the loop.
+//! sink's [`PublishHook`] (the Prometheus sink attaches what its scrapes render from) and
+//! swaps it in. A source error never stops the loop.
 
 mod drops;
 pub mod families;

@@ -3,8 +3,9 @@
 //! `/healthz`, `/-/healthy`, `/-/ready` and a status page on `/`.
 //!
 //! The sink owns everything it derives from a view: its [`Renderer`] is the pipeline's
-//! publish hook that renders the text body of each view (from line prefixes kept between
-//! cycles) and attaches it as an [`Exposition`]; the server answers scrapes from it.
+//! publish hook that attaches to each view an [`Exposition`] holding the line prefixes kept
+//! between cycles; the server answers scrapes from it, rendering each body (from those
+//! prefixes) the first time a scrape of that view asks for it.
 
 mod config;
 mod escaped;

@@ -4,14 +4,11 @@ use std::borrow::Cow;
 
 use snapbridge_core::{Labels, Sample, SeriesKey, Snapshot, Value};
 
-use super::entry::Fieldset;
-use super::node::{Fields, Node};
+use super::fields::Fieldset;
+use super::node::{Fields, Node, RawLabels};
 use super::reader::Held;
 use super::{DocumentOptions, MAX_DEPTH, entry, reason};
 use crate::sources::{Pulled, Rejection};
-
-/// Label pairs of one entry as read, borrowed from the document.
-pub type RawLabels<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 
 /// Samples and rejections gathered while walking a document.
 ///

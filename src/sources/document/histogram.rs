@@ -4,7 +4,7 @@
 
 use snapbridge_core::{Histogram, Number};
 
-use super::entry::{Fieldset, Problem, number, special_float};
+use super::fields::{Fieldset, Problem, number, special_float};
 use super::node::Node;
 use super::reason;
 use crate::text::shorten;

@@ -30,6 +30,7 @@
 
 mod collector;
 pub mod entry;
+mod fields;
 mod histogram;
 pub mod node;
 mod reader;
@@ -37,7 +38,8 @@ mod walk;
 
 use std::sync::Arc;
 
-pub use collector::{Collector, RawLabels};
+pub use collector::Collector;
+pub use node::RawLabels;
 
 use super::{DEFAULT_MAX_BYTES, KindRules, Pulled, SourceConfig, Spare};
 use crate::values::{ByteSize, JsonPointer};

@@ -13,6 +13,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use crate::text::shorten;
 
+/// Label pairs of one entry as read, borrowed from the document.
+pub type RawLabels<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
 /// An object's fields in document order.
 pub type Fields<'a> = Vec<(Cow<'a, str>, Node<'a>)>;
 

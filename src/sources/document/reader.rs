@@ -24,9 +24,9 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::collector::RawLabels;
-use super::entry::{Fieldset, Problem, labels_of};
-use super::node::{Fields, KeySeed, Node, NodeSeed, NodeVisitor};
+use super::entry::labels_of;
+use super::fields::{Fieldset, Problem};
+use super::node::{Fields, KeySeed, Node, NodeSeed, NodeVisitor, RawLabels};
 use crate::limits::MAX_LABEL_VALUE_BYTES;
 
 /// The fields the streaming read knows; any other key sends the entry down the tree route.
