@@ -10,7 +10,7 @@ use crate::text::shorten;
 /// A rejection's reason and message.
 pub type Problem = (&'static str, String);
 
-/// An entry's fields, looked up by key: the object as the tree route reads it ([`Fields`]),
+/// An entry's fields, looked up by key: the object as the tree route reads it ([`Fields`](super::node::Fields)),
 /// or the fields the streaming reader held (`reader::Held`). The rules of a typed entry
 /// in `entry` are written once against this, so both routes decide alike by construction.
 pub trait Fieldset<'a> {
