@@ -17,12 +17,12 @@ const FORMATS: [Format; 3] = [Format::Text, Format::OpenMetrics, Format::Protobu
 /// One cell per format and escaping scheme: the plain body and its gzipped form.
 type Cells = [[OnceLock<Bytes>; 2]; FORMATS.len() * Escaping::ALL.len()];
 
-/// The sink's attachment to a view: the line prefixes its text body was rendered from
-/// (the other format is rendered from them too), and each body, made the first time it is
+/// The sink's attachment to a view: the line prefixes checked against it (the text and
+/// OpenMetrics bodies are rendered from them), and each body, made the first time it is
 /// asked for and never again.
 #[derive(Debug, Default)]
 pub struct Exposition {
-    /// The prefixes, checked against this view, when the text body was rendered from them.
+    /// The prefixes, checked against this view when it was published, if any fit it.
     pub prefixes: Option<Arc<LinePrefixes>>,
     cells: Cells,
     /// Whether the view holds names that escaping changes (found out at the first scrape
