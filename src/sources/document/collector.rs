@@ -23,6 +23,10 @@ pub struct Collector {
     // `unchanged[i]`: sample `i` kept the previous snapshot's key at `i` (see `Pulled`).
     unchanged: Vec<bool>,
     rejected: Vec<Rejection>,
+    // Samples of the previous snapshot this document replaced (index, sample), and how
+    // many there were: what `restart` puts back.
+    displaced: Vec<(usize, Sample)>,
+    previous_len: usize,
     // The label pairs of the entry being read: one allocation kept for the whole document
     // (its lifetime parameter is recycled by `take_scratch`).
     scratch: RawLabels<'static>,
@@ -38,6 +42,8 @@ impl Collector {
     pub fn reusing(previous: Vec<Sample>) -> Self {
         Collector {
             unchanged: Vec::with_capacity(previous.len()),
+            previous_len: previous.len(),
+            displaced: Vec::new(),
             samples: previous,
             len: 0,
             rejected: Vec::new(),
@@ -48,7 +54,10 @@ impl Collector {
     /// Adds a sample.
     pub fn push(&mut self, sample: Sample) {
         match self.samples.get_mut(self.len) {
-            Some(slot) => *slot = sample,
+            Some(slot) => {
+                let previous = std::mem::replace(slot, sample);
+                self.displaced.push((self.len, previous));
+            }
             None => self.samples.push(sample),
         }
         self.unchanged.push(false);
@@ -95,6 +104,20 @@ impl Collector {
     /// Gives the vector of [`take_scratch`](Self::take_scratch) back.
     pub fn give_scratch(&mut self, labels: RawLabels<'_>) {
         self.scratch = recycle(labels);
+    }
+
+    /// Forgets what was read so far, and the read can start again from the previous
+    /// snapshot as it was: the fast scan of a document that turns out malformed, the retry
+    /// of one with Python's NaN tokens. Keys are put back, so the unchanged flags of the
+    /// next read compare with the previous snapshot, not with the abandoned read.
+    pub fn restart(&mut self) {
+        for (i, previous) in self.displaced.drain(..).rev() {
+            self.samples[i] = previous;
+        }
+        self.samples.truncate(self.previous_len);
+        self.len = 0;
+        self.unchanged.clear();
+        self.rejected.clear();
     }
 
     /// Number of samples so far.

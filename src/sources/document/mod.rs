@@ -34,6 +34,7 @@ mod fields;
 mod histogram;
 pub mod node;
 mod reader;
+mod scan;
 mod walk;
 
 use std::sync::Arc;
@@ -123,13 +124,9 @@ pub fn parse(bytes: &[u8], opts: &DocumentOptions) -> Result<Pulled, String> {
     }
     let pointer = opts.pointer.as_deref().unwrap_or("");
     let tokens = walk::pointer_tokens(pointer).unwrap_or_default();
-    let mut previous = Some(opts.spare.take());
-    let mut read = |bytes: &[u8]| {
-        let mut out = Collector::reusing(previous.take().unwrap_or_default());
-        walk::walk(bytes, &mut out, opts, &tokens).map(|found| (found, out))
-    };
-    let (found, out) = match read(bytes) {
-        Ok(done) => done,
+    let mut out = Collector::reusing(opts.spare.take());
+    let found = match walk::walk(bytes, &mut out, opts, &tokens) {
+        Ok(found) => found,
         Err(first) => {
             // Python's json module writes NaN/Infinity as bare tokens, and a number beyond
             // an f64 (1e400) fails serde_json's whole read: retry with them quoted, only
@@ -137,12 +134,13 @@ pub fn parse(bytes: &[u8], opts: &DocumentOptions) -> Result<Pulled, String> {
             let retried = if first.is_syntax()
                 && (has_python_tokens(bytes) || first.to_string().contains("out of range"))
             {
-                read(&quote_unreadable_tokens(bytes)).ok()
+                out.restart();
+                walk::walk(&quote_unreadable_tokens(bytes), &mut out, opts, &tokens).ok()
             } else {
                 None
             };
             match retried {
-                Some(done) => done,
+                Some(found) => found,
                 None => return Err(describe_json_error(&first)),
             }
         }
@@ -250,5 +248,7 @@ pub fn quote_unreadable_tokens(bytes: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod reader_tests;
+#[cfg(test)]
+mod scan_tests;
 #[cfg(test)]
 mod tests;

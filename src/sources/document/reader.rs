@@ -31,10 +31,13 @@ use crate::limits::MAX_LABEL_VALUE_BYTES;
 
 /// The fields the streaming read knows; any other key sends the entry down the tree route.
 const KNOWN: [&str; 6] = ["name", "type", "value", "unit", "description", "labels"];
+/// The slot of `value`.
+pub const VALUE: usize = 2;
 /// The slot of `labels`, which is not a [`Node`] slot.
-const LABELS: usize = 5;
+pub const LABELS: usize = 5;
 
-fn slot_of(key: &str) -> Option<usize> {
+/// The slot of a known field.
+pub fn slot_of(key: &str) -> Option<usize> {
     match key {
         "name" => Some(0),
         "type" => Some(1),
@@ -80,14 +83,16 @@ impl Default for Held<'_> {
 }
 
 impl<'a> Held<'a> {
-    fn clear(&mut self) {
+    /// Empties the holder for the next entry.
+    pub fn clear(&mut self) {
         self.slots = Default::default();
         self.labels = Labels::Absent;
         self.pairs.clear();
         self.count = 0;
     }
 
-    fn has(&self, slot: usize) -> bool {
+    /// True when the field of `slot` was read.
+    pub fn has(&self, slot: usize) -> bool {
         match self.slots.get(slot) {
             Some(node) => node.is_some(),
             None => !matches!(self.labels, Labels::Absent),
@@ -97,6 +102,23 @@ impl<'a> Held<'a> {
     fn mark(&mut self, slot: usize) {
         self.order[usize::from(self.count)] = slot as u8;
         self.count += 1;
+    }
+
+    /// Holds the node of a field other than `labels`, read just now.
+    pub fn put(&mut self, slot: usize, node: Node<'a>) {
+        self.slots[slot] = Some(node);
+        self.mark(slot);
+    }
+
+    /// Starts streamed `labels`: string pairs follow through [`put_label`](Self::put_label).
+    pub fn stream_labels(&mut self) {
+        self.labels = Labels::Streamed;
+        self.mark(LABELS);
+    }
+
+    /// One string label of streamed `labels`.
+    pub fn put_label(&mut self, key: &'a str, value: &'a str) {
+        self.pairs.push((Cow::Borrowed(key), Cow::Borrowed(value)));
     }
 
     /// The fields in document order, as the tree route would have read them; leaves the

@@ -9,37 +9,34 @@ use crate::sources::Pulled;
 use snapbridge_core::Sample;
 
 /// The document read the way it was before the streaming reader: every entry a tree.
+/// As `parse` does, a document with Python's NaN tokens is read again with them quoted,
+/// refilling the same previous snapshot.
 fn by_tree(doc: &str, previous: Vec<Sample>) -> Result<Pulled, String> {
     let opts = DocumentOptions::default();
-    let read = |text: &str, previous: Vec<Sample>| {
-        let root: Node<'_> = serde_json::from_str(text)?;
-        let mut out = Collector::reusing(previous);
-        match root {
-            Node::Object(fields) => {
-                for (key, node) in fields {
-                    out.value(key, &node, &opts, 0);
-                }
-            }
-            Node::Array(items) => {
-                for (i, node) in items.iter().enumerate() {
-                    out.array_item(i, node, &opts);
-                }
-            }
-            _ => return Ok(None),
-        }
-        Ok::<_, serde_json::Error>(Some(out.finish()))
-    };
-    let pulled = match read(doc, previous) {
-        Ok(p) => p,
+    let quoted;
+    let root: Node<'_> = match serde_json::from_str(doc) {
+        Ok(root) => root,
         Err(_) => {
-            // As `parse` does, the retry starts without the previous snapshot (the first
-            // read used it up).
-            let quoted = quote_unreadable_tokens(doc.as_bytes());
-            let quoted = String::from_utf8(quoted).map_err(|e| e.to_string())?;
-            read(&quoted, Vec::new()).map_err(|e| e.to_string())?
+            quoted = String::from_utf8(quote_unreadable_tokens(doc.as_bytes()))
+                .map_err(|e| e.to_string())?;
+            serde_json::from_str(&quoted).map_err(|e| e.to_string())?
         }
     };
-    pulled.ok_or_else(|| "not a map or an array".to_string())
+    let mut out = Collector::reusing(previous);
+    match root {
+        Node::Object(fields) => {
+            for (key, node) in fields {
+                out.value(key, &node, &opts, 0);
+            }
+        }
+        Node::Array(items) => {
+            for (i, node) in items.iter().enumerate() {
+                out.array_item(i, node, &opts);
+            }
+        }
+        _ => return Err("not a map or an array".into()),
+    }
+    Ok(out.finish())
 }
 
 fn by_stream(doc: &str, previous: Vec<Sample>) -> Result<Pulled, String> {
@@ -57,7 +54,7 @@ fn seen(p: &Result<Pulled, String>) -> String {
 }
 
 /// Both routes read `first`, then `second` refilling what `first` gave.
-fn same_both_ways(first: &str, second: &str) -> Result<(), TestCaseError> {
+pub(super) fn same_both_ways(first: &str, second: &str) -> Result<(), TestCaseError> {
     let tree = by_tree(first, Vec::new());
     let stream = by_stream(first, Vec::new());
     prop_assert_eq!(seen(&tree), seen(&stream), "first document: {}", first);
@@ -82,6 +79,16 @@ const TYPES: &[&str] = &[
 ];
 const VALUES: &[&str] = &[
     "1",
+    "0",
+    "0.1",
+    "3.141592653589793238462643",
+    "2.2250738585072011e-308",
+    "1e-7",
+    "-1E5",
+    "123456789012345678901234567890",
+    "-9223372036854775808",
+    "-9223372036854775809",
+    "-0",
     "-2",
     "1.5",
     "-0.0",
@@ -108,13 +115,35 @@ const LABELS: &[&str] = &[
     r#"{"a": {"b": 1}}"#,
     r#"{"e\u0073c": "v\n\"q\""}"#,
     r#"{"a": 1e400}"#,
+    "{\"r\u{e9}gion\": \"\u{e9}\", \"z\": \"\"}",
     r#""labels as a string""#,
     "null",
     "{}",
     "[]",
     "LONG",
 ];
-const TEXTS: &[&str] = &[r#""s""#, r#""""#, "3", r#""d \"q\" \u00e9""#, "null"];
+const TEXTS: &[&str] = &[
+    r#""s""#,
+    r#""""#,
+    "3",
+    r#""d \"q\" \u00e9""#,
+    "null",
+    "\"\u{e9}t\u{e9} \u{1F600}\"",
+];
+/// Fields that make the whole document malformed (both routes must fail alike).
+const MALFORMED: &[&str] = &[
+    r#""value": 00"#,
+    r#""value": 1."#,
+    r#""value": .5"#,
+    r#""value": +1"#,
+    r#""value": 1e"#,
+    r#""value": -"#,
+    r#""value": NaNa"#,
+    "\"unit\": \"raw\ttab\"",
+    r#""labels": {"a": "x",}"#,
+    r#""name" "m""#,
+    r#""name": "m""#,
+];
 const OTHER: &[(&str, &str)] = &[
     ("buckets", r#"{"1": 1, "+Inf": 2}"#),
     ("buckets", "[1, 2]"),
@@ -140,6 +169,7 @@ fn field() -> impl Strategy<Value = String> {
         1 => pick("unit", TEXTS),
         1 => pick("description", TEXTS),
         2 => proptest::sample::select(OTHER).prop_map(|(k, v)| format!(r#""{k}": {v}"#)),
+        1 => proptest::sample::select(MALFORMED).prop_map(str::to_string),
     ]
 }
 
@@ -148,7 +178,7 @@ fn entry() -> impl Strategy<Value = String> {
     prop_oneof![
         9 => proptest::collection::vec(field(), 0..6)
             .prop_map(|f| format!("{{{}}}", f.join(", "))),
-        1 => proptest::sample::select(&["7", "null", r#""s""#, "[1]", "NaN"][..])
+        1 => proptest::sample::select(&["7", "null", r#""s""#, "[1]", "NaN", "}"][..])
             .prop_map(str::to_string),
     ]
 }
@@ -156,13 +186,17 @@ fn entry() -> impl Strategy<Value = String> {
 /// An array of entries, or a map of them (keys repeat now and then).
 fn document() -> impl Strategy<Value = String> {
     let entries = proptest::collection::vec((0..6u8, entry()), 0..8);
-    (any::<bool>(), entries).prop_map(|(array, entries)| {
+    let separators = proptest::sample::select(&[", ", ",", ",\n\t ", " , "][..]);
+    (any::<bool>(), entries, separators).prop_map(|(array, entries, separator)| {
         let items: Vec<String> = entries
             .into_iter()
             .map(|(k, e)| if array { e } else { format!(r#""k{k}": {e}"#) })
             .collect();
         let long = format!("{{\"a\": \"{}\"}}", "x".repeat(5000));
-        let body = items.join(", ").replace("LONG", &long);
+        let body = items
+            .join(", ")
+            .replace(", ", separator)
+            .replace("LONG", &long);
         if array {
             format!("[{body}]")
         } else {

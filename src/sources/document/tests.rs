@@ -311,4 +311,31 @@ mod reuse {
             "the name was not allocated again"
         );
     }
+
+    /// A read that starts again (Python's NaN tokens make serde_json retry; a scan that
+    /// meets a malformed entry hands over to serde_json) still refills the previous
+    /// snapshot, and says which keys are unchanged against it, not against the read it
+    /// abandoned.
+    #[test]
+    fn a_read_started_again_refills_the_previous_snapshot() {
+        let o = opts("");
+        let first = parse(br#"{"a": 1, "b": 2, "c": 3}"#, &o).unwrap();
+        o.spare.put(first.snapshot.samples);
+        let retried = parse(br#"{"a": 4, "x": NaN, "c": 5}"#, &o).unwrap();
+        let names: Vec<&str> = retried
+            .snapshot
+            .samples
+            .iter()
+            .map(|s| &*s.key.name)
+            .collect();
+        assert_eq!(names, ["a", "x", "c"]);
+        assert_eq!(retried.unchanged, [true, false, true]);
+        o.spare.put(retried.snapshot.samples);
+        // The scan replaces key 1 (`y` for `x`), then meets a label that is not JSON.
+        let doc = br#"[{"name": "a", "value": 1}, {"name": "y", "value": 2},
+            {"name": "c", "value": 3, "labels": {"k": NaN}}]"#;
+        let read = parse(doc, &o).unwrap();
+        assert_eq!(read.unchanged, [true, false, false]);
+        assert_eq!(read.snapshot.samples[2].key.labels.get("k"), Some("NaN"));
+    }
 }

@@ -9,6 +9,7 @@ use super::DocumentOptions;
 use super::collector::Collector;
 use super::node::{KeySeed, Node};
 use super::reader::{EntrySeed, Held};
+use super::scan;
 
 /// What the walk found at the document's root (or at the pointer's target).
 pub enum Found {
@@ -171,6 +172,9 @@ pub fn pointer_tokens(pointer: &str) -> Option<Vec<String>> {
 
 /// Reads a whole document from `bytes` into `out`.
 ///
+/// An array of entries is scanned first ([`scan`]), below serde; when that answers `None`
+/// (another root, or a malformed document) the read starts again through serde_json.
+///
 /// The document's UTF-8 is checked once, up front, and the parse reads it as a `str`:
 /// serde_json reading bytes checks every string it meets on its own, a tenth of a large
 /// document's parse. A document that is not UTF-8 is read as bytes, so the error names
@@ -182,7 +186,13 @@ pub fn walk(
     pointer: &[String],
 ) -> Result<Found, serde_json::Error> {
     match std::str::from_utf8(bytes) {
-        Ok(text) => walk_with(serde_json::Deserializer::from_str(text), out, opts, pointer),
+        Ok(text) => {
+            if pointer.is_empty() && scan::array(text, out, opts).is_some() {
+                return Ok(Found::Walked);
+            }
+            out.restart();
+            walk_with(serde_json::Deserializer::from_str(text), out, opts, pointer)
+        }
         Err(_) => walk_with(
             serde_json::Deserializer::from_slice(bytes),
             out,
