@@ -87,6 +87,40 @@ pub struct DocumentOptions {
     /// The previous document's samples, handed back by the pipeline, which the next
     /// document refills in place.
     pub spare: Spare,
+    /// The bytes of the previous document, whose allocation the next read fills.
+    pub buffer: ReadBuffer,
+}
+
+/// The allocation a source reads its documents into, kept between pulls. Clones share it.
+///
+/// A large document read into a fresh vector every interval costs its allocation and, as
+/// the pages are touched for the first time, a page fault per 4 KiB: for a 12 MB document
+/// every second that was a tenth of the whole process (docs/BENCHMARKS.md).
+#[derive(Clone, Debug, Default)]
+pub struct ReadBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl ReadBuffer {
+    /// The kept allocation, empty (a read that overlaps another starts with a new one).
+    pub fn take(&self) -> Vec<u8> {
+        let mut bytes = self
+            .0
+            .lock()
+            .map(|mut b| std::mem::take(&mut *b))
+            .unwrap_or_default();
+        bytes.clear();
+        bytes
+    }
+
+    /// Keeps `bytes`' allocation for the next read, unless it is more than twice what this
+    /// document needed (one large document does not pin its size for good).
+    pub fn put(&self, bytes: Vec<u8>) {
+        if bytes.capacity() > 2 * bytes.len().max(64 * 1024) {
+            return;
+        }
+        if let Ok(mut b) = self.0.lock() {
+            *b = bytes;
+        }
+    }
 }
 
 impl Default for DocumentOptions {
@@ -96,6 +130,7 @@ impl Default for DocumentOptions {
             max_bytes: DEFAULT_MAX_BYTES,
             rules: KindRules::default(),
             spare: Spare::default(),
+            buffer: ReadBuffer::default(),
         }
     }
 }
@@ -112,6 +147,7 @@ impl DocumentOptions {
             max_bytes: max_bytes.map_or(DEFAULT_MAX_BYTES, |b| b.0),
             rules: common.kind_rules(),
             spare: Spare::default(),
+            buffer: ReadBuffer::default(),
         }
     }
 }
@@ -156,14 +192,21 @@ pub fn parse(bytes: &[u8], opts: &DocumentOptions) -> Result<Pulled, String> {
     }
 }
 
-/// Parses on the blocking pool when the document is large, inline otherwise.
+/// Parses on the blocking pool when the document is large, inline otherwise; `bytes`
+/// then go to [`DocumentOptions::buffer`] for the next read.
 pub async fn parse_async(bytes: Vec<u8>, opts: Arc<DocumentOptions>) -> Result<Pulled, String> {
     if bytes.len() <= INLINE_PARSE_BYTES {
-        return parse(&bytes, &opts);
+        let pulled = parse(&bytes, &opts);
+        opts.buffer.put(bytes);
+        return pulled;
     }
-    tokio::task::spawn_blocking(move || parse(&bytes, &opts))
-        .await
-        .unwrap_or_else(|e| Err(format!("the JSON parser failed: {e}")))
+    tokio::task::spawn_blocking(move || {
+        let pulled = parse(&bytes, &opts);
+        opts.buffer.put(bytes);
+        pulled
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("the JSON parser failed: {e}")))
 }
 
 /// Says what serde_json found wrong, with a hint for the usual cause of each kind.

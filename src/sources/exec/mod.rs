@@ -187,7 +187,7 @@ impl Inner {
     ) -> Result<Pulled, String> {
         let pid = child.id();
         let max = self.opts.max_bytes;
-        let outcome = tokio::time::timeout(self.timeout, read_until_exit(child, max)).await;
+        let outcome = tokio::time::timeout(self.timeout, read_until_exit(child, max, self.opts.buffer.take())).await;
         let finish = |guard: &mut GroupGuard, child: &mut tokio::process::Child| {
             guard.kill();
             let _ = child.start_kill();
@@ -225,13 +225,14 @@ impl Inner {
 
 /// Reads stdout (up to `max` + 1 bytes) and all of stderr while waiting for the child to
 /// exit, then at most [`GRACE`] longer. No exit status means stdout passed `max`.
+/// Stdout goes into `out` (the source's kept buffer, empty).
 async fn read_until_exit(
     child: &mut tokio::process::Child,
     max: u64,
+    mut out: Vec<u8>,
 ) -> Result<(Vec<u8>, stderr::Captured, Option<std::process::ExitStatus>), String> {
     let mut stdout = child.stdout.take().ok_or("no stdout pipe")?;
     let mut stderr_pipe = child.stderr.take().ok_or("no stderr pipe")?;
-    let mut out = Vec::new();
     let mut err = stderr::Captured::default();
     let (mut out_buf, mut err_buf) = (vec![0u8; 64 * 1024], vec![0u8; 16 * 1024]);
     let (mut out_done, mut err_done) = (false, false);

@@ -196,7 +196,8 @@ fn read_stable(path: &Path, opts: &DocumentOptions) -> Result<Pulled, String> {
                 before.len()
             ));
         }
-        let mut bytes = Vec::with_capacity(before.len() as usize + 1);
+        let mut bytes = opts.buffer.take();
+        bytes.reserve(before.len() as usize + 1);
         (&mut file)
             .take(max_bytes + 1)
             .read_to_end(&mut bytes)
@@ -206,7 +207,9 @@ fn read_stable(path: &Path, opts: &DocumentOptions) -> Result<Pulled, String> {
                 "the file grew past max_bytes = {max_bytes} while being read"
             ));
         }
-        match document::parse(&bytes, opts) {
+        let parsed = document::parse(&bytes, opts);
+        opts.buffer.put(bytes);
+        match parsed {
             Ok(pulled) => return Ok(pulled),
             Err(e) => last_error = e,
         }

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Empty};
 use hyper::header::{self, HeaderName, HeaderValue};
 use snapbridge_core::{Snapshot, SourceError};
 
@@ -138,7 +138,8 @@ impl Inner {
     }
 
     async fn fetch(&self) -> Result<Pulled, String> {
-        let body = tokio::time::timeout(self.timeout, self.get())
+        let mut body = self.opts.buffer.take();
+        tokio::time::timeout(self.timeout, self.get(&mut body))
             .await
             .map_err(|_| {
                 format!(
@@ -146,7 +147,7 @@ impl Inner {
                     humantime::format_duration(self.timeout)
                 )
             })??;
-        document::parse_async(body.to_vec(), self.opts.clone()).await
+        document::parse_async(body, self.opts.clone()).await
     }
 
     /// One request to `uri`; the configured credentials and headers go along only to
@@ -209,7 +210,8 @@ impl Inner {
         ))
     }
 
-    async fn get(&self) -> Result<Bytes, String> {
+    /// The (decoded) body at the end of the redirects, into `body`.
+    async fn get(&self, body: &mut Vec<u8>) -> Result<(), String> {
         let response = self.follow().await?;
         let status = response.status();
         if !status.is_success() {
@@ -250,17 +252,23 @@ impl Inner {
             .get(header::CONTENT_ENCODING)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_ascii_lowercase())
             .filter(|e| !e.is_empty() && e != "identity");
+        // Frame by frame into the kept buffer: one copy, into pages already touched (a
+        // collected body was copied into one `Bytes`, then into the parser's vector).
         let limit = usize::try_from(self.opts.max_bytes).unwrap_or(usize::MAX);
-        let body = match Limited::new(response.into_body(), limit).collect().await {
-            Ok(body) => body.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return Err(format!(
-                    "the body is larger than max_bytes = {} bytes",
-                    self.opts.max_bytes
-                ));
+        body.reserve(declared.map_or(0, |len| len as usize));
+        let mut incoming = response.into_body();
+        while let Some(frame) = incoming.frame().await {
+            let frame = frame.map_err(|e| format!("the body was cut short: {}", error_chain(&e)))?;
+            if let Some(data) = frame.data_ref() {
+                if body.len() + data.len() > limit {
+                    return Err(format!(
+                        "the body is larger than max_bytes = {} bytes",
+                        self.opts.max_bytes
+                    ));
+                }
+                body.extend_from_slice(data);
             }
-            Err(e) => return Err(format!("the body was cut short: {}", error_chain(&*e))),
-        };
+        }
         // A gzip body without the header is a static `.json.gz`: JSON never starts so.
         let gzipped = body.starts_with(&[0x1f, 0x8b]);
         match encoding.as_deref() {
@@ -272,11 +280,12 @@ impl Inner {
                 ));
             }
             None if gzipped => {}
-            None => return Ok(body),
+            None => return Ok(()),
         }
-        crate::gzip::gunzip(&body, self.opts.max_bytes)
-            .map(Bytes::from)
-            .map_err(|e| format!("the gzip-encoded body: {e} (max_bytes = {})", self.opts.max_bytes))
+        *body = crate::gzip::gunzip(body, self.opts.max_bytes).map_err(|e| {
+            format!("the gzip-encoded body: {e} (max_bytes = {})", self.opts.max_bytes)
+        })?;
+        Ok(())
     }
 }
 
