@@ -178,7 +178,13 @@ impl LinePrefixes {
                                 suffix: b"",
                                 quoted,
                             };
-                            let labels = meta.rendered_labels.as_bytes();
+                            // The labels as the prefix just copied holds them: hot in
+                            // the cache, where the meta's own copy is cold.
+                            let labels = match quoted {
+                                false => labels_in(prefix, family.exposed.len()),
+                                true => None,
+                            };
+                            let labels = labels.unwrap_or(meta.rendered_labels.as_bytes());
                             write_created(&mut out, name, labels, point.start);
                         }
                     }
@@ -196,6 +202,16 @@ impl LinePrefixes {
             out.extend_from_slice(b"# EOF\n");
         }
         Some(out)
+    }
+}
+
+/// The rendered labels inside the prefix `name{labels} ` of a name `name_len` bytes long
+/// (empty for `name `); `None` for a prefix not laid out so (a quoted name).
+fn labels_in(prefix: &[u8], name_len: usize) -> Option<&[u8]> {
+    match prefix.get(name_len)? {
+        b' ' => Some(&[]),
+        b'{' => prefix.get(name_len + 1..prefix.len().checked_sub(2)?),
+        _ => None,
     }
 }
 

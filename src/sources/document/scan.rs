@@ -171,6 +171,16 @@ impl<'a> Scanner<'a> {
         }
         let start = self.pos;
         let bytes = self.text.as_bytes();
+        // Eight bytes at a time up to the first that ends or escapes the string (most
+        // strings of a document end within their first eight), then byte by byte.
+        while let Some(word) = bytes.get(self.pos..).and_then(|b| b.first_chunk::<8>()) {
+            let stops = stop_bytes(u64::from_le_bytes(*word));
+            if stops != 0 {
+                self.pos += (stops.trailing_zeros() / 8) as usize;
+                break;
+            }
+            self.pos += 8;
+        }
         loop {
             match *bytes.get(self.pos)? {
                 b'"' => break,
@@ -185,10 +195,13 @@ impl<'a> Scanner<'a> {
     /// A `value`: a number as serde_json reads it, or one of Python's non-JSON tokens,
     /// read as the string `parse` quotes it into when it retries.
     fn value(&mut self) -> Option<Node<'a>> {
-        for token in ["NaN", "Infinity", "-Infinity"] {
-            if self.text.as_bytes()[self.pos..].starts_with(token.as_bytes()) {
-                self.pos += token.len();
-                return Some(Node::Str(Cow::Borrowed(token)));
+        let rest = &self.text.as_bytes()[self.pos..];
+        if let Some(b'N' | b'I' | b'-') = rest.first() {
+            for token in ["NaN", "Infinity", "-Infinity"] {
+                if rest.starts_with(token.as_bytes()) {
+                    self.pos += token.len();
+                    return Some(Node::Str(Cow::Borrowed(token)));
+                }
             }
         }
         let start = self.pos;
@@ -294,5 +307,44 @@ impl<'a> Scanner<'a> {
         }
         self.pos += 1;
         Some(())
+    }
+}
+
+/// The bytes of `word` (eight bytes of a string, little-endian) that end or escape a JSON
+/// string: a quote, a backslash or a control character, each flagged by its high bit. The
+/// lowest flag is exact (above it, a borrow may flag more), which is all a search needs.
+fn stop_bytes(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let quote = zero(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    quote | backslash | control
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stop_bytes;
+
+    /// The first flagged byte is the first quote, backslash or control byte, for every
+    /// position and every byte value around it (UTF-8 bytes ≥ 0x80 included).
+    #[test]
+    fn the_first_stop_byte_is_found_exactly() {
+        for at in 0..8 {
+            for stop in (0u8..0x20).chain([b'"', b'\\']) {
+                for filler in [b'a', b'~', b' ', 0x80, 0xC3, 0xFF, b'!', b'#'] {
+                    let mut word = [filler; 8];
+                    word[at] = stop;
+                    let found = stop_bytes(u64::from_le_bytes(word));
+                    assert_eq!(found.trailing_zeros() / 8, at as u32, "{word:?}");
+                }
+            }
+        }
+        for filler in 0x20..=0xFFu8 {
+            if filler != b'"' && filler != b'\\' {
+                assert_eq!(stop_bytes(u64::from_le_bytes([filler; 8])), 0, "{filler}");
+            }
+        }
     }
 }

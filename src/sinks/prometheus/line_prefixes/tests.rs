@@ -38,7 +38,7 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         6 => Just(Step::Values),
-        2 => (0..5usize, 0..64usize).prop_map(|(f, at)| Step::Add { f, at }),
+        2 => (0..6usize, 0..64usize).prop_map(|(f, at)| Step::Add { f, at }),
         1 => (0..64usize).prop_map(|at| Step::Remove { at }),
         1 => (0..64usize, 0..64usize).prop_map(|(a, b)| Step::Swap { a, b }),
         1 => (0..64usize).prop_map(|at| Step::NewMeta { at }),
@@ -54,6 +54,8 @@ fn family_pool() -> Vec<Arc<Family>> {
         ("c_seconds", Kind::Histogram),
         ("d", Kind::Gauge),
         ("e_total", Kind::Counter),
+        // A name Prometheus 3 quotes: its prefixes are laid out another way.
+        ("f.g_total", Kind::Counter),
     ];
     specs
         .iter()
@@ -101,10 +103,14 @@ fn value(kind: Kind, cycle: u64, i: usize, force_gauge: bool) -> TrackedValue {
 }
 
 fn meta(family: &Arc<Family>, serial: usize) -> Arc<SeriesMeta> {
-    let labels = vec![
+    let mut labels = vec![
         ("k".to_string(), format!("v{serial}")),
         ("q".to_string(), "a \"b\" \\ c\nd".to_string()),
     ];
+    // Now and then a series without labels (`name value`, no braces).
+    if serial.is_multiple_of(4) {
+        labels.clear();
+    }
     Arc::new(SeriesMeta::new(family.clone(), labels))
 }
 
