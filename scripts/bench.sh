@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-for b in pipeline peers otlp; do
+for b in pipeline peers otlp document; do
     cargo bench --bench "$b" 2>/dev/null | tee -a "$out" >&2
 done
 echo

@@ -24,9 +24,11 @@
 //! tokens, which are not JSON: they are accepted (see [`quote_unreadable_tokens`]), so a
 //! gauge can be NaN and a NaN counter is rejected by key instead of failing the document.
 //! The work is linear in the document's size: the outer map or array is streamed, and each
-//! entry turned into its sample at once. The usual entry (known fields, each once) is read
-//! field by field into slots (`reader.rs`), with no tree; any other is read into a small
-//! borrowing tree ([`node`]). The same rules ([`entry`]) decide both.
+//! entry turned into its sample at once. An array of entries is scanned below serde
+//! (`scan.rs`), its plain entries straight into slots; otherwise the usual entry (known
+//! fields, each once) is read by serde field by field into the same slots (`reader.rs`),
+//! with no tree, and any other into a small borrowing tree ([`node`]). The same rules
+//! ([`entry`]) decide all three.
 
 mod collector;
 pub mod entry;

@@ -96,46 +96,42 @@ impl<'a> Scanner<'a> {
     /// One entry in the usual shape into `held`; `None` when it is not in that shape (the
     /// position is then anywhere inside it).
     fn entry(&mut self, held: &mut Held<'a>) -> Option<()> {
-        if !self.eat(b'{') {
-            return None;
-        }
         held.clear();
-        self.ws();
-        if self.eat(b'}') {
-            return Some(());
-        }
-        loop {
-            self.ws();
-            let slot = slot_of(self.plain_string()?)?;
+        self.object(|scan, key| {
+            let slot = slot_of(key)?;
             if held.has(slot) {
                 return None;
             }
-            self.ws();
-            if !self.eat(b':') {
-                return None;
-            }
-            self.ws();
-            match slot {
-                LABELS => self.labels(held)?,
-                VALUE => held.put(slot, self.value()?),
-                _ => held.put(slot, Node::Str(Cow::Borrowed(self.plain_string()?))),
-            }
-            self.ws();
-            if self.eat(b'}') {
-                return Some(());
-            }
-            if !self.eat(b',') {
-                return None;
-            }
-        }
+            let node = match slot {
+                LABELS => return scan.labels(held),
+                VALUE => scan.value()?,
+                _ => Node::Str(Cow::Borrowed(scan.plain_string()?)),
+            };
+            held.put(slot, node);
+            Some(())
+        })
     }
 
     /// A `labels` object of plain strings, streamed into `held`'s pairs.
     fn labels(&mut self, held: &mut Held<'a>) -> Option<()> {
+        held.stream_labels();
+        self.object(|scan, key| {
+            let value = scan.plain_string()?;
+            // The serde route reads a longer value as a tree, for the rules to reject.
+            if value.len() > MAX_LABEL_VALUE_BYTES {
+                return None;
+            }
+            held.put_label(key, value);
+            Some(())
+        })
+    }
+
+    /// An object whose keys are plain strings, each member's value read by `member` (given
+    /// the key, at the value); `None` as soon as anything is not so.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
         if !self.eat(b'{') {
             return None;
         }
-        held.stream_labels();
         self.ws();
         if self.eat(b'}') {
             return Some(());
@@ -148,12 +144,7 @@ impl<'a> Scanner<'a> {
                 return None;
             }
             self.ws();
-            let value = self.plain_string()?;
-            // The serde route reads a longer value as a tree, for the rules to reject.
-            if value.len() > MAX_LABEL_VALUE_BYTES {
-                return None;
-            }
-            held.put_label(key, value);
+            member(self, key)?;
             self.ws();
             if self.eat(b'}') {
                 return Some(());
