@@ -194,21 +194,22 @@ pub fn parse(bytes: &[u8], opts: &DocumentOptions) -> Result<Pulled, String> {
     }
 }
 
-/// Parses on the blocking pool when the document is large, inline otherwise; `bytes`
-/// then go to [`DocumentOptions::buffer`] for the next read.
+/// Parses `bytes`, then keeps their allocation in [`DocumentOptions::buffer`] for the
+/// source's next read.
+pub fn parse_and_keep(bytes: Vec<u8>, opts: &DocumentOptions) -> Result<Pulled, String> {
+    let pulled = parse(&bytes, opts);
+    opts.buffer.put(bytes);
+    pulled
+}
+
+/// [`parse_and_keep`] on the blocking pool when the document is large, inline otherwise.
 pub async fn parse_async(bytes: Vec<u8>, opts: Arc<DocumentOptions>) -> Result<Pulled, String> {
     if bytes.len() <= INLINE_PARSE_BYTES {
-        let pulled = parse(&bytes, &opts);
-        opts.buffer.put(bytes);
-        return pulled;
+        return parse_and_keep(bytes, &opts);
     }
-    tokio::task::spawn_blocking(move || {
-        let pulled = parse(&bytes, &opts);
-        opts.buffer.put(bytes);
-        pulled
-    })
-    .await
-    .unwrap_or_else(|e| Err(format!("the JSON parser failed: {e}")))
+    tokio::task::spawn_blocking(move || parse_and_keep(bytes, &opts))
+        .await
+        .unwrap_or_else(|e| Err(format!("the JSON parser failed: {e}")))
 }
 
 /// Says what serde_json found wrong, with a hint for the usual cause of each kind.

@@ -207,9 +207,7 @@ fn read_stable(path: &Path, opts: &DocumentOptions) -> Result<Pulled, String> {
                 "the file grew past max_bytes = {max_bytes} while being read"
             ));
         }
-        let parsed = document::parse(&bytes, opts);
-        opts.buffer.put(bytes);
-        match parsed {
+        match document::parse_and_keep(bytes, opts) {
             Ok(pulled) => return Ok(pulled),
             Err(e) => last_error = e,
         }
