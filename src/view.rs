@@ -13,6 +13,9 @@ use std::time::{Duration, SystemTime};
 
 use snapbridge_core::{Kind, Tracked};
 
+mod by_family;
+pub use by_family::ByFamily;
+
 /// A metric family: every series that shares one exposed name.
 #[derive(Debug)]
 pub struct Family {

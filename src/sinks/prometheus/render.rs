@@ -13,7 +13,7 @@ use snapbridge_core::{Histogram, Kind, TrackedValue};
 pub use super::numbers::go_float;
 use super::numbers::{write_f64, write_number, write_u64};
 use crate::labels::{escape_into, write_name};
-use crate::view::{Family, Point, View};
+use crate::view::{ByFamily, Family, Point, View};
 
 /// Content type of the text format.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -34,51 +34,25 @@ pub enum Format {
 }
 
 /// Renders a whole view without line prefixes (the first cycle, a cycle whose series
-/// changed).
-///
-/// Families must come out grouped, but points arrive in source order (families
-/// interleaved). Rather than sort the points (random reads over the whole view, which at
-/// 100k series is memory-bound), each point's lines go to its family's own buffer while the
-/// points, and their metas allocated in the same order, are read front to back; the buffers
-/// are then joined in name order behind their headers.
+/// changed): each family's lines written to its own buffer ([`ByFamily`]), then the
+/// buffers joined in name order behind their headers.
 pub fn render_from_scratch(view: &View, format: Format, capacity: usize) -> Vec<u8> {
     if format == Format::Protobuf {
         return super::protobuf::render(view);
     }
     let families = &view.families;
-    let ranks = view.family_ranks();
     // Worked out on a family's first point only: the view lists every family with state,
     // and under name churn most of them have no point this cycle.
     let mut quoted: Vec<Option<bool>> = vec![None; families.len()];
-    // Points per family, so each buffer is sized once from its first point's lines: a
-    // buffer grown by doubling copies itself and can hold twice the body, enough to push
-    // glibc into returning the heap top to the kernel after every render (page faults
-    // were a third of the time).
-    let mut left = vec![0usize; families.len()];
-    for point in &view.points {
-        if let Some(r) = View::rank_of(&ranks, &point.meta.family) {
-            left[r] += 1;
-        }
-    }
-    let mut bufs: Vec<Vec<u8>> = Vec::new();
-    bufs.resize_with(families.len(), Vec::new);
-    for point in &view.points {
+    let mut grouped = ByFamily::new(view);
+    grouped.write_all(view, |_, point, r, buf| {
         let family = &point.meta.family;
-        let Some(r) = View::rank_of(&ranks, family) else {
-            continue; // a family the view does not list: never built by the pipeline
-        };
-        let buf = &mut bufs[r];
         let quoted = *quoted[r].get_or_insert_with(|| needs_quotes(family, format));
-        let first = buf.capacity() == 0;
         write_point(buf, family, point, format, quoted);
-        if first {
-            // Lines of one family differ in their numbers and label values only.
-            let rest = left[r].saturating_sub(1);
-            buf.reserve(rest * buf.len() + rest * buf.len() / 8 + 64);
-        }
-    }
+    });
+    let bufs = grouped.buffers();
     let mut out = Vec::with_capacity(capacity.max(bufs.iter().map(Vec::len).sum::<usize>() + 4096));
-    for (family, buf) in families.iter().zip(&bufs) {
+    for (family, buf) in families.iter().zip(bufs) {
         if buf.is_empty() {
             continue;
         }

@@ -19,7 +19,7 @@ use crate::protowire::{
 };
 use crate::sinks::otlp::Temporality;
 use crate::sinks::otlp::delta::{DeltaBook, Exported, Outcome, Sent};
-use crate::view::View;
+use crate::view::{ByFamily, Family, View};
 use attributes::Attributes;
 
 fn nanos(t: SystemTime) -> u64 {
@@ -117,16 +117,10 @@ impl Encoder {
         let now = nanos(view.time);
         let delta = self.temporality == Temporality::Delta;
         let families = &view.families;
-        let ranks = view.family_ranks();
         // Each family's data points, encoded as they come (points arrive in source order).
-        let mut points: Vec<Vec<u8>> = (0..families.len()).map(|_| Vec::new()).collect();
+        let mut grouped = ByFamily::new(view);
         let mut pending = self.book.begin();
-        for (i, point) in view.points.iter().enumerate() {
-            let family = &point.meta.family;
-            let Some(r) = View::rank_of(&ranks, family) else {
-                continue;
-            };
-            let buf = &mut points[r];
+        grouped.write_all(view, |i, point, _, buf| {
             let attrs = self.attributes.get(i);
             let planned = if delta {
                 self.book.plan(point, view.time, &mut pending)
@@ -150,45 +144,20 @@ impl Encoder {
                     histogram_point(buf, attrs, nanos(point.start), now, total)
                 }
             }
-        }
+        });
         if delta {
             self.book.prune(view.time);
         }
         let temporality = if delta { DELTA } else { CUMULATIVE };
-        let mut metrics = Vec::with_capacity(points.iter().map(Vec::len).sum::<usize>() + 4096);
-        for (family, buf) in families.iter().zip(&points) {
-            if buf.is_empty() {
-                continue;
-            }
-            // Gauge = 5, Sum = 7, Histogram = 9; Sum and Histogram carry the temporality
-            // (field 2) and Sum is monotonic (field 3).
-            let (data_field, extra) = match family.kind {
-                Kind::Gauge => (5, 0),
-                Kind::Counter => (7, 4),
-                Kind::Histogram => (9, 2),
-                // A kind added to the core later has no OTLP mapping here yet: not sent.
-                _ => continue,
-            };
-            let data_len = buf.len() + extra;
-            let unit = family.unit.as_deref().unwrap_or("");
-            let metric_len = string_field_len(1, &family.base)
-                + string_field_len(2, &family.help)
-                + string_field_len(3, unit)
-                + len_field_len(data_field, data_len);
-            len_header(&mut metrics, 2, metric_len); // ScopeMetrics.metrics = 2
-            string_field(&mut metrics, 1, &family.base);
-            string_field(&mut metrics, 2, &family.help);
-            string_field(&mut metrics, 3, unit);
-            len_header(&mut metrics, data_field, data_len);
-            metrics.extend_from_slice(buf);
-            if family.kind != Kind::Gauge {
-                varint_field(&mut metrics, 2, temporality);
-            }
-            if family.kind == Kind::Counter {
-                varint_field(&mut metrics, 3, 1);
-            }
-        }
-        let scope_metrics_len = len_field_len(1, self.scope.len()) + metrics.len();
+        // Every length is known before a byte is written, so the request is written once,
+        // straight into its final buffer, behind the headers that give those lengths.
+        let metrics: Vec<Metric> = families
+            .iter()
+            .zip(grouped.buffers())
+            .filter_map(|(family, points)| Metric::new(family, points))
+            .collect();
+        let metrics_len: usize = metrics.iter().map(|m| len_field_len(2, m.len)).sum();
+        let scope_metrics_len = len_field_len(1, self.scope.len()) + metrics_len;
         let resource_metrics_len =
             len_field_len(1, self.resource.len()) + len_field_len(2, scope_metrics_len);
         let mut out = Vec::with_capacity(len_field_len(1, resource_metrics_len));
@@ -196,8 +165,67 @@ impl Encoder {
         bytes_field(&mut out, 1, &self.resource); // ResourceMetrics.resource = 1
         len_header(&mut out, 2, scope_metrics_len); // ResourceMetrics.scope_metrics = 2
         bytes_field(&mut out, 1, &self.scope); // ScopeMetrics.scope = 1
-        out.extend_from_slice(&metrics);
+        for metric in &metrics {
+            metric.write(&mut out, temporality);
+        }
         (out, Pending(pending))
+    }
+}
+
+/// One family as a `Metric` of `ScopeMetrics.metrics` (field 2): its encoded points and
+/// the lengths its headers give.
+struct Metric<'a> {
+    family: &'a Family,
+    points: &'a [u8],
+    /// `Gauge` = 5, `Sum` = 7, `Histogram` = 9.
+    data_field: u32,
+    /// Bytes after the points: the temporality (field 2) of a Sum or Histogram, and the
+    /// monotonic flag (field 3) of a Sum.
+    extra: usize,
+    /// The encoded `Metric`, without its own header.
+    len: usize,
+}
+
+impl<'a> Metric<'a> {
+    /// None for a family without points, or of a kind added to the core later that has no
+    /// OTLP mapping here yet (not sent).
+    fn new(family: &'a Family, points: &'a [u8]) -> Option<Self> {
+        if points.is_empty() {
+            return None;
+        }
+        let (data_field, extra) = match family.kind {
+            Kind::Gauge => (5, 0),
+            Kind::Counter => (7, 4),
+            Kind::Histogram => (9, 2),
+            _ => return None,
+        };
+        let len = string_field_len(1, &family.base)
+            + string_field_len(2, &family.help)
+            + string_field_len(3, family.unit.as_deref().unwrap_or(""))
+            + len_field_len(data_field, points.len() + extra);
+        Some(Metric {
+            family,
+            points,
+            data_field,
+            extra,
+            len,
+        })
+    }
+
+    fn write(&self, out: &mut Vec<u8>, temporality: u64) {
+        let family = self.family;
+        len_header(out, 2, self.len); // ScopeMetrics.metrics = 2
+        string_field(out, 1, &family.base);
+        string_field(out, 2, &family.help);
+        string_field(out, 3, family.unit.as_deref().unwrap_or(""));
+        len_header(out, self.data_field, self.points.len() + self.extra);
+        out.extend_from_slice(self.points);
+        if family.kind != Kind::Gauge {
+            varint_field(out, 2, temporality);
+        }
+        if family.kind == Kind::Counter {
+            varint_field(out, 3, 1);
+        }
     }
 }
 
