@@ -27,6 +27,14 @@ done
 step "cargo clippy -p snapbridge-minimal (snapbridge with the prometheus feature alone)"
 cargo clippy -p snapbridge-minimal -- -D warnings
 
+# The minimum Rust version Cargo.toml states is the one the code needs (1.87 rejects its
+# let chains): every target builds with exactly that toolchain (rustup installs it once;
+# its own target dir, so the stable build is not invalidated).
+msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
+step "cargo +$msrv check --workspace --all-targets (the rust-version of Cargo.toml)"
+rustup toolchain install "$msrv" --profile minimal --no-self-update
+CARGO_TARGET_DIR=target/msrv cargo "+$msrv" check --workspace --all-targets
+
 step "cargo doc --workspace --no-deps (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 

@@ -82,7 +82,7 @@ fn same_series_same_families_as_the_prometheus_crate() {
     let mut snap = Snapshot::new();
     let observations = [0.005, 0.05, 0.5, 5.0, 50.0, 0.07];
     for (i, queue) in ["default", "emails", "weird \"q\" \\ \n"]
-        .iter()
+        .into_iter()
         .enumerate()
     {
         let created = 100 * (i as u64 + 1) + 7;
@@ -94,12 +94,12 @@ fn same_series_same_families_as_the_prometheus_crate() {
             .set(i as f64 - 0.5);
         snap.push(
             Sample::counter("jobs_created", created)
-                .with_label("queue", *queue)
+                .with_label("queue", queue)
                 .with_description("Jobs created"),
         );
         snap.push(
             Sample::gauge("jobs_in_progress", i as f64 - 0.5)
-                .with_label("queue", *queue)
+                .with_label("queue", queue)
                 .with_description("Jobs running"),
         );
     }
