@@ -32,6 +32,10 @@ cargo clippy -p snapbridge-minimal -- -D warnings
 # its own target dir, so the stable build is not invalidated).
 msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
 step "cargo +$msrv check --workspace --all-targets (the rust-version of Cargo.toml)"
+command -v rustup >/dev/null || {
+    echo "scripts/test.sh: rustup is needed to check rust-version $msrv (https://rustup.rs)" >&2
+    exit 1
+}
 rustup toolchain install "$msrv" --profile minimal --no-self-update
 CARGO_TARGET_DIR=target/msrv cargo "+$msrv" check --workspace --all-targets
 
