@@ -14,7 +14,7 @@ use snapbridge_core::{Histogram, Kind, TrackedValue};
 use crate::protowire::{
     WireType, bytes_field, fixed64_field, key, len_header, string_field, varint,
 };
-use crate::view::{Family, Point, View};
+use crate::view::{ByFamily, Family, Point, View};
 
 /// Content type of the delimited protobuf format.
 pub const PROTOBUF_CONTENT_TYPE: &str =
@@ -29,30 +29,28 @@ const HISTOGRAM: u64 = 4;
 /// Renders every family of `view` as length-delimited `MetricFamily` messages, families in
 /// name order and series in view order, as the text formats list them.
 pub fn render(view: &View) -> Vec<u8> {
-    let ranks = view.family_ranks();
-    let mut per_family: Vec<Vec<&Point>> = vec![Vec::new(); view.families.len()];
-    for point in &view.points {
-        if let Some(r) = View::rank_of(&ranks, &point.meta.family) {
-            per_family[r].push(point);
+    // Each family's `metric` fields (4) in its own buffer ([`ByFamily`]); a family's
+    // message is its header and that buffer, behind their length.
+    let mut grouped = ByFamily::new(view);
+    let (mut metric_buf, mut scratch) = (Vec::new(), Vec::new());
+    grouped.write_all(view, |_, point, _, buf| {
+        metric_buf.clear();
+        if write_metric(&mut metric_buf, &mut scratch, &point.meta.family, point) {
+            bytes_field(buf, 4, &metric_buf);
         }
-    }
-    let mut out = Vec::with_capacity(view.points.len() * 64 + 1024);
-    let (mut family_buf, mut metric_buf, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
-    for (family, points) in view.families.iter().zip(&per_family) {
-        if points.is_empty() {
+    });
+    let bufs = grouped.buffers();
+    let mut out = Vec::with_capacity(bufs.iter().map(Vec::len).sum::<usize>() + 4096);
+    let mut header = Vec::new();
+    for (family, metrics) in view.families.iter().zip(bufs) {
+        if metrics.is_empty() {
             continue;
         }
-        family_buf.clear();
-        write_family_header(&mut family_buf, family);
-        for point in points {
-            metric_buf.clear();
-            if !write_metric(&mut metric_buf, &mut scratch, family, point) {
-                continue;
-            }
-            bytes_field(&mut family_buf, 4, &metric_buf);
-        }
-        varint(&mut out, family_buf.len() as u64);
-        out.extend_from_slice(&family_buf);
+        header.clear();
+        write_family_header(&mut header, family);
+        varint(&mut out, (header.len() + metrics.len()) as u64);
+        out.extend_from_slice(&header);
+        out.extend_from_slice(metrics);
     }
     out
 }
