@@ -13,13 +13,13 @@ use super::{Point, View};
 /// A buffer grown by doubling copies itself as it grows and can end up twice the size of
 /// what it holds: at 100k series that was enough for glibc to hand the top of the heap
 /// back to the kernel after every body and fault it in again on the next (a third of the
-/// OpenMetrics render's time, twice its time on the day). So the points of each
+/// OpenMetrics render's time, which it doubled). So the points of each
 /// family are counted first, and once a family's first point is written its buffer is
 /// reserved for the rest, the lines of one family differing only in numbers and label
 /// values.
 pub struct ByFamily {
     ranks: Vec<Option<usize>>,
-    left: Vec<usize>,
+    points_of: Vec<usize>,
     bufs: Vec<Vec<u8>>,
 }
 
@@ -27,15 +27,19 @@ impl ByFamily {
     /// Empty buffers for the families of `view`, and its points counted per family.
     pub fn new(view: &View) -> Self {
         let ranks = view.family_ranks();
-        let mut left = vec![0usize; view.families.len()];
+        let mut points_of = vec![0usize; view.families.len()];
         for point in &view.points {
             if let Some(r) = View::rank_of(&ranks, &point.meta.family) {
-                left[r] += 1;
+                points_of[r] += 1;
             }
         }
         let mut bufs = Vec::new();
         bufs.resize_with(view.families.len(), Vec::new);
-        ByFamily { ranks, left, bufs }
+        ByFamily {
+            ranks,
+            points_of,
+            bufs,
+        }
     }
 
     /// Calls `write(index, point, rank, buffer)` for every point of `view` whose family the
@@ -54,7 +58,7 @@ impl ByFamily {
             let first = buf.is_empty();
             write(i, point, r, buf);
             if first && !buf.is_empty() {
-                let rest = self.left[r].saturating_sub(1);
+                let rest = self.points_of[r].saturating_sub(1);
                 buf.reserve(rest * buf.len() + rest * buf.len() / 8 + 64);
             }
         }
